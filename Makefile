@@ -1,0 +1,32 @@
+# The README's two commands are `make dev` (local runtime) and `make test` (the test suite).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PYTEST_ARGS ?=
+
+.PHONY: venv dev test bench lock lock-check clean
+
+venv: $(VENV)/.ready
+
+$(VENV)/.ready: runtime/bootstrap_venv.sh runtime/locks/index.json $(wildcard runtime/locks/*/*.txt) \
+		pyproject.toml runtime/pyproject.toml runtime/requirements-dev.txt
+	bash runtime/bootstrap_venv.sh $(PYTHON) $(VENV)
+	touch $@
+
+dev: venv
+	$(VENV)/bin/astro-runtime dev
+
+test: venv
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+bench: venv
+	$(VENV)/bin/python benchmarks/plugin_import.py
+
+lock: venv
+	$(VENV)/bin/astro-runtime lock
+
+lock-check: venv
+	$(VENV)/bin/astro-runtime lock --check
+
+clean:
+	rm -rf $(VENV) .local .bench

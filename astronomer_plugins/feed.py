@@ -1,0 +1,41 @@
+"""Wire format of the update feed (`runtimeVersionsV3`, Astro-compatible).
+
+Defined once here and used by both sides: the build tooling and the control plane produce it, the
+plugin reads it (upgrade notices). Imports pydantic, so only import it where the feed is used.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _FeedModel(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+
+class FeedMetadata(_FeedModel):
+    airflow_version: str = Field(alias="airflowVersion")
+    channel: str
+    release_date: dt.date = Field(alias="releaseDate")
+    end_of_maintenance: dt.date = Field(alias="endOfMaintenance")
+    end_of_basic_support: dt.date = Field(alias="endOfBasicSupport")
+    lts: bool = Field(alias="LTS")
+    yanked: bool
+
+
+class FeedMigrations(_FeedModel):
+    airflow_database: bool = Field(alias="airflowDatabase")
+
+
+class FeedRelease(_FeedModel):
+    metadata: FeedMetadata
+    migrations: FeedMigrations
+
+
+class RuntimeFeed(_FeedModel):
+    runtime_versions_v3: dict[str, FeedRelease] = Field(alias="runtimeVersionsV3")
+
+    def to_json(self) -> str:
+        return self.model_dump_json(by_alias=True, indent=2)

@@ -1,0 +1,42 @@
+"""Provider metadata for the `apache_airflow_provider` entry point.
+
+Registering as a provider makes Airflow document our [astronomer] section
+(`airflow config list --section astronomer`) and list us in `airflow providers list`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from astronomer_plugins import __version__, config
+
+DISTRIBUTION_NAME = "astronomer-plugins"
+
+
+def _option_info(option: config.Option) -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "description": option.description,
+        "version_added": "0.1.0",
+        "type": option.type,
+        "example": option.example,
+        "default": option.default,
+    }
+    if option.sensitive:
+        info["sensitive"] = True
+    return info
+
+
+def get_provider_info() -> dict[str, Any]:
+    """Return the provider info dict in the shape of Airflow's provider_info.schema.json."""
+    return {
+        "package-name": DISTRIBUTION_NAME,
+        "name": "Astronomer Runtime",
+        "description": "Connects an Astronomer Runtime Airflow to its control plane.",
+        "versions": [__version__],
+        "config": {
+            config.SECTION: {
+                "description": "Settings of Astronomer Runtime's control-plane integration.",
+                "options": {option.key: _option_info(option) for option in config.OPTIONS},
+            }
+        },
+    }

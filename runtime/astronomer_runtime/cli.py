@@ -1,0 +1,161 @@
+"""`astro-runtime`: the catalog, locks and the local runtime from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from astronomer_runtime import locks, paths
+from astronomer_runtime.catalog import Catalog, load_catalog
+from astronomer_runtime.catalog import views
+from astronomer_runtime.errors import RuntimeToolError
+
+
+def _table(rows: list[list[str]]) -> str:
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows)
+
+
+def cmd_list(catalog: Catalog, args: argparse.Namespace) -> int:
+    on: dt.date = args.on
+    rows = [["RELEASE", "AIRFLOW", "PYTHON", "CHANNEL", "LTS", "STATUS", "END OF MAINTENANCE", "DAYS LEFT"]]
+    for release in catalog.releases:
+        lifecycle = catalog.lifecycle(release)
+        python = ", ".join(f"{p}*" if p == release.python.default else p for p in release.python.supported)
+        rows.append([
+            release.name, release.airflow, python, release.channel.value, "yes" if release.lts else "no",
+            catalog.status(release, on).value, lifecycle.end_of_maintenance.isoformat(),
+            str((lifecycle.end_of_maintenance - on).days),
+        ])  # fmt: skip
+    print(_table(rows))
+    print(f"\n* default Python. Status as of {on.isoformat()}.")
+    return 0
+
+
+def cmd_show(catalog: Catalog, args: argparse.Namespace) -> int:
+    release = catalog.get(args.release)
+    lifecycle = catalog.lifecycle(release)
+    lines = [
+        f"Runtime {release.name}",
+        f"  Airflow:              {release.airflow}",
+        f"  Python:               {', '.join(release.python.supported)} (default {release.python.default})",
+        f"  Channel:              {release.channel.value}{' (LTS)' if release.lts else ''}",
+        f"  Released:             {release.release_date}",
+        f"  End of maintenance:   {lifecycle.end_of_maintenance}",
+        f"  End of basic support: {lifecycle.end_of_basic_support}",
+        f"  Status today:         {catalog.status(release, args.on).value}",
+        f"  Yanked:               {'yes' if release.yanked else 'no'}",
+        f"  DB migration needed:  {'yes' if release.db_migration else 'no'} (from the previous release)",
+        "  Providers:",
+        *(f"    {name}=={version}" for name, version in sorted(release.providers.items())),
+    ]
+    for title, entries in (("Features", release.changelog.features), ("Fixes", release.changelog.fixes)):
+        if entries:
+            lines += [f"  {title}:", *(f"    - {entry}" for entry in entries)]
+    if release.changelog.security:
+        lines += ["  Security:", *(f"    - {fix.cve}: {fix.summary}" for fix in release.changelog.security)]
+    print("\n".join(lines))
+    return 0
+
+
+def cmd_diff(catalog: Catalog, args: argparse.Namespace) -> int:
+    result = views.diff(catalog, catalog.get(args.old), catalog.get(args.new))
+    print(f"Runtime {result.old.name} -> {result.new.name}")
+    for kind in ("upgraded", "downgraded", "added", "removed"):
+        changes = result.by_kind(kind)
+        if changes:
+            print(f"  {kind.capitalize()}:")
+            for change in changes:
+                print(f"    {change.name}: {change.old or '-'} -> {change.new or '-'}")
+    print(f"  Unchanged: {len(result.by_kind('unchanged'))} distributions")
+    print(f"  Database migration: {'needed (airflow db migrate)' if result.db_migration else 'not needed'}")
+    return 0
+
+
+def cmd_feed(catalog: Catalog, args: argparse.Namespace) -> int:
+    print(views.feed(catalog).to_json())
+    return 0
+
+
+def cmd_lock(catalog: Catalog, args: argparse.Namespace) -> int:
+    lock_targets = locks.targets(catalog, args.release)
+    if args.offline:
+        problems = [problem for target in lock_targets for problem in locks.offline_problems(target)]
+        problems += locks.index_problems(catalog)
+    else:
+        print(f"Resolving {len(lock_targets)} lock(s) against PyPI...", file=sys.stderr)
+        problems = locks.regenerate(lock_targets, check=args.check)
+        if args.check:
+            problems += locks.index_problems(catalog)
+        else:
+            locks.INDEX_FILE.write_text(locks.index_text(catalog))
+            for stale in locks.unknown_lock_files(catalog) if not args.release else []:
+                stale.unlink()
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if not problems:
+        print("locks are up to date" if (args.check or args.offline) else f"wrote {len(lock_targets)} lock(s)")
+    return 1 if problems else 0
+
+
+def cmd_dev(catalog: Catalog, args: argparse.Namespace) -> int:
+    from astronomer_runtime.local import runner
+    from astronomer_runtime.local.home import LocalHome
+
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    release = catalog.newest_stable(python)
+    home = LocalHome(path=args.home.resolve(), dags_folder=paths.DAGS_DIR, port=args.port)
+    return runner.run(home, runtime_version=release.name)
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date like 2026-11-28") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="astro-runtime", description=__doc__)
+    parser.add_argument("--catalog", type=Path, default=paths.CATALOG_FILE, help="catalog file (default: versions.yaml)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    versions = commands.add_parser("versions", help="list, show and compare Runtime releases")
+    versions_commands = versions.add_subparsers(dest="versions_command", required=True)
+    listing = versions_commands.add_parser("list", help="every release with its support status")
+    listing.set_defaults(handler=cmd_list)
+    show = versions_commands.add_parser("show", help="one release in full")
+    show.add_argument("release")
+    show.set_defaults(handler=cmd_show)
+    for sub in (listing, show):
+        sub.add_argument("--on", type=_date, default=dt.date.today(), help="status as of this date (default today)")
+    compare = versions_commands.add_parser("diff", help="what changes from one release to another")
+    compare.add_argument("old")
+    compare.add_argument("new")
+    compare.set_defaults(handler=cmd_diff)
+
+    commands.add_parser("feed", help="the update feed as Astro-compatible JSON").set_defaults(handler=cmd_feed)
+
+    lock = commands.add_parser("lock", help="regenerate the locks under runtime/locks from PyPI")
+    lock.add_argument("--check", action="store_true", help="regenerate in memory; fail if a committed lock differs")
+    lock.add_argument("--offline", action="store_true", help="check committed locks against the catalog, no network")
+    lock.add_argument("--release", action="append", help="only this release (repeatable)")
+    lock.set_defaults(handler=cmd_lock)
+
+    dev = commands.add_parser("dev", help="run the local runtime (api-server, scheduler, dag-processor, triggerer)")
+    dev.add_argument("--port", type=int, default=8080)
+    dev.add_argument("--home", type=Path, default=paths.LOCAL_DIR / "airflow", help="AIRFLOW_HOME (default .local/airflow)")
+    dev.set_defaults(handler=cmd_dev)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(load_catalog(args.catalog), args)
+    except RuntimeToolError as exc:
+        print(exc, file=sys.stderr)
+        return 1

@@ -1,0 +1,1 @@
+"""The local runtime: Airflow's components as separate processes under one supervisor."""

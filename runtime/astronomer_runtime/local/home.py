@@ -1,0 +1,84 @@
+"""Prepares a local AIRFLOW_HOME and the environment every local component runs with.
+
+Secrets (the JWT secret shared by api-server and scheduler, the fernet key, the admin password) are
+generated once, kept in 0600 files under AIRFLOW_HOME and reused by later runs; they are never
+printed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+ADMIN_USER = "admin"
+PASSWORDS_FILE = "simple_auth_manager_passwords.json"
+SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
+
+
+@dataclass(frozen=True)
+class LocalHome:
+    path: Path
+    dags_folder: Path
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def passwords_file(self) -> Path:
+        return self.path / PASSWORDS_FILE
+
+    def admin_password(self) -> str:
+        return json.loads(self.passwords_file.read_text())[ADMIN_USER]
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Create a file readable by its owner only (created with 0600, never widened)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as file:
+        file.write(text)
+
+
+def prepare(home: LocalHome) -> None:
+    """Create AIRFLOW_HOME with its secrets on first use; later runs reuse them."""
+    home.path.mkdir(parents=True, exist_ok=True)
+    config = home.path / "airflow.cfg"
+    if not config.exists():
+        _write_private(
+            config,
+            "# Written once by `astro-runtime dev`; settings that follow the checkout come from the\n"
+            "# environment (see astronomer_runtime/local/home.py). Keep this file private.\n"
+            f"[core]\nfernet_key = {Fernet.generate_key().decode()}\n\n"
+            f"[api_auth]\njwt_secret = {secrets.token_urlsafe(48)}\n",
+        )
+    if not home.passwords_file.exists():
+        _write_private(home.passwords_file, json.dumps({ADMIN_USER: secrets.token_urlsafe(12)}))
+
+
+def environment(home: LocalHome, *, runtime_version: str, parallelism: int = 4) -> dict[str, str]:
+    """Settings shared by every local component, as AIRFLOW__* variables."""
+    settings = {
+        "AIRFLOW_HOME": str(home.path),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(home.dags_folder),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__PARALLELISM": str(parallelism),
+        "AIRFLOW__CORE__AUTH_MANAGER": SIMPLE_AUTH_MANAGER,
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home.passwords_file),
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{home.base_url}/execution/",
+        "AIRFLOW__API__BASE_URL": home.base_url,
+        "AIRFLOW__API__HOST": home.host,
+        "AIRFLOW__API__PORT": str(home.port),
+        "AIRFLOW__API__WORKERS": "1",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home.path / 'airflow.db'}",
+        "AIRFLOW__ASTRONOMER__RUNTIME_VERSION": runtime_version,
+    }
+    return {**os.environ, **settings}

@@ -1,0 +1,131 @@
+"""Runs Airflow components as separate processes, prefixes their logs, and stops them all.
+
+Each component runs in its own session (process group), so a stop signal reaches its children
+(LocalExecutor workers, task runners, DAG-file processors) too. A marker variable in every
+component's environment finds anything that escaped its group, so nothing is left behind
+(`airflow standalone` leaves its scheduler's workers running when signalled).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+log = logging.getLogger(__name__)
+
+MARKER_VARIABLE = "ASTRO_RUNTIME_SUPERVISOR_ID"
+STOP_GRACE_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    argv: Sequence[str]
+
+
+@dataclass
+class Supervisor:
+    environment: Mapping[str, str]
+    output: TextIO = sys.stdout
+    supervisor_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    processes: dict[str, subprocess.Popen[str]] = field(default_factory=dict)
+    _print_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _env(self) -> dict[str, str]:
+        return {**self.environment, MARKER_VARIABLE: self.supervisor_id, "PYTHONUNBUFFERED": "1"}
+
+    def _pump(self, name: str, stream: TextIO) -> None:
+        for line in stream:
+            with self._print_lock:
+                self.output.write(f"{name:>14} | {line.rstrip()}\n")
+                self.output.flush()
+
+    def _spawn(self, component: Component) -> subprocess.Popen[str]:
+        process = subprocess.Popen(
+            list(component.argv),
+            env=self._env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        threading.Thread(target=self._pump, args=(component.name, process.stdout), daemon=True).start()
+        return process
+
+    def run_once(self, component: Component) -> int:
+        """Run a preparatory command (e.g. `airflow db migrate`) to completion."""
+        process = self._spawn(component)
+        try:
+            return process.wait()
+        except BaseException:
+            _signal_group(process, signal.SIGKILL)
+            raise
+
+    def start(self, components: Sequence[Component]) -> None:
+        for component in components:
+            self.processes[component.name] = self._spawn(component)
+
+    def first_exited(self) -> tuple[str, int] | None:
+        for name, process in self.processes.items():
+            code = process.poll()
+            if code is not None:
+                return name, code
+        return None
+
+    def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        """SIGTERM every component's group, SIGKILL what is left after `grace`, then any stragglers."""
+        for process in self.processes.values():
+            _signal_group(process, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+        for process in self.processes.values():
+            _signal_group(process, signal.SIGKILL)
+            process.wait()
+        for pid in marked_processes(self.supervisor_id):
+            _kill(pid)
+
+
+def _signal_group(process: subprocess.Popen[str], signum: int) -> None:
+    try:
+        os.killpg(process.pid, signum)
+    except ProcessLookupError:
+        pass
+
+
+def _kill(pid: int) -> None:
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def marked_processes(supervisor_id: str) -> list[int]:
+    """PIDs of live processes started under this supervisor (Linux /proc)."""
+    needle = f"{MARKER_VARIABLE}={supervisor_id}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z" and needle in environ.split(b"\0"):
+            found.append(int(entry.name))
+    return found
