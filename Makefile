@@ -20,7 +20,7 @@ test: venv
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 bench: venv
-	$(VENV)/bin/python benchmarks/plugin_import.py
+	for script in benchmarks/*.py; do $(VENV)/bin/python "$$script" || exit 1; done
 
 lock: venv
 	$(VENV)/bin/astro-runtime lock

@@ -96,8 +96,13 @@ class Supervisor:
         for process in self.processes.values():
             _signal_group(process, signal.SIGKILL)
             process.wait()
-        for pid in marked_processes(self.supervisor_id):
-            _kill(pid)
+        # Anything that left its group (setsid) is found by the marker; SIGKILL is asynchronous,
+        # so look again until they are gone (bounded).
+        deadline = time.monotonic() + 2.0
+        while (stragglers := processes_with_env(MARKER_VARIABLE, self.supervisor_id)) and time.monotonic() < deadline:
+            for pid in stragglers:
+                _kill(pid)
+            time.sleep(0.05)
 
 
 def _signal_group(process: subprocess.Popen[str], signum: int) -> None:
@@ -114,9 +119,9 @@ def _kill(pid: int) -> None:
         pass
 
 
-def marked_processes(supervisor_id: str) -> list[int]:
-    """PIDs of live processes started under this supervisor (Linux /proc)."""
-    needle = f"{MARKER_VARIABLE}={supervisor_id}".encode()
+def processes_with_env(name: str, value: str) -> list[int]:
+    """PIDs of live processes (not zombies) whose environment has name=value (Linux /proc)."""
+    needle = f"{name}={value}".encode()
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():

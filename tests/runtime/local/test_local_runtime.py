@@ -1,0 +1,93 @@
+"""The local runtime for real: four Airflow components, the example DAG green, nothing left behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from astronomer_runtime.catalog import load_catalog
+from astronomer_runtime.local.supervisor import processes_with_env
+
+pytestmark = pytest.mark.integration
+
+DAG_ID = "example_runtime_hello"
+
+
+def _poll(check, *, timeout: float, interval: float = 1.0, what: str):
+    """Call `check` until it returns something truthy, or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+@pytest.fixture
+def local_runtime(tmp_path: Path, free_port: int):
+    home = tmp_path / "airflow"
+    log_path = tmp_path / "runtime.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "astronomer_runtime", "dev", "--port", str(free_port), "--home", str(home)],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    try:
+        yield process, f"http://127.0.0.1:{free_port}", home, log_path
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        for pid in processes_with_env("AIRFLOW_HOME", str(home)):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _healthy(base_url: str, process: subprocess.Popen, log_path: Path) -> bool:
+    if process.poll() is not None:
+        pytest.fail(f"the local runtime exited with {process.returncode}:\n{log_path.read_text()[-4000:]}")
+    try:
+        return requests.get(f"{base_url}/api/v2/monitor/health", timeout=2).ok
+    except requests.ConnectionError:
+        return False
+
+
+def test_example_dag_runs_green_and_stop_leaves_nothing(local_runtime) -> None:
+    process, base_url, home, log_path = local_runtime
+    _poll(lambda: _healthy(base_url, process, log_path), timeout=180, what="the api-server to be healthy")
+
+    password = json.loads((home / "simple_auth_manager_passwords.json").read_text())["admin"]
+    token = requests.post(f"{base_url}/auth/token", json={"username": "admin", "password": password}, timeout=10)
+    assert token.status_code == 201, token.text
+    api = requests.Session()
+    api.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+
+    _poll(lambda: api.get(f"{base_url}/api/v2/dags/{DAG_ID}", timeout=10).ok, timeout=120, what="the DAG to be parsed")
+    assert api.patch(f"{base_url}/api/v2/dags/{DAG_ID}", json={"is_paused": False}, timeout=10).ok
+    run = api.post(f"{base_url}/api/v2/dags/{DAG_ID}/dagRuns", json={"logical_date": None}, timeout=10)
+    assert run.status_code == 200, run.text
+    run_url = f"{base_url}/api/v2/dags/{DAG_ID}/dagRuns/{run.json()['dag_run_id']}"
+
+    def finished() -> str | None:
+        state = api.get(run_url, timeout=10).json()["state"]
+        return state if state in ("success", "failed") else None
+
+    assert _poll(finished, timeout=180, interval=2, what="the DAG run to finish") == "success"
+    xcom = api.get(f"{run_url}/taskInstances/runtime_version/xcomEntries/return_value", timeout=10)
+    assert xcom.json()["value"] == load_catalog().newest_stable(f"{sys.version_info.major}.{sys.version_info.minor}").name
+
+    assert len(processes_with_env("AIRFLOW_HOME", str(home))) >= 4
+    stop_started = time.monotonic()
+    os.kill(process.pid, signal.SIGTERM)
+    assert process.wait(timeout=15) == 0
+    assert time.monotonic() - stop_started < 15
+    assert processes_with_env("AIRFLOW_HOME", str(home)) == []
+    assert "All components stopped." in log_path.read_text()
