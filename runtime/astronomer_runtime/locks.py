@@ -12,6 +12,7 @@ import hashlib
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import tomllib
 from dataclasses import dataclass
@@ -90,7 +91,9 @@ def header(target: LockTarget) -> str:
 
 
 def _uv() -> str:
-    uv = shutil.which("uv")
+    """The venv's own uv (installed from runtime/requirements-dev.txt), else one on PATH."""
+    beside_python = Path(sys.executable).with_name("uv")
+    uv = str(beside_python) if beside_python.exists() else shutil.which("uv")
     if uv is None:
         raise LockError("uv is not installed: run `make venv` (or `pip install uv`)")
     return uv
