@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 venv: $(VENV)/.ready
 
 $(VENV)/.ready: runtime/bootstrap_venv.sh runtime/locks/index.json $(wildcard runtime/locks/*/*.txt) \
-		pyproject.toml runtime/pyproject.toml runtime/requirements-dev.txt
+		pyproject.toml runtime/pyproject.toml control_plane/pyproject.toml runtime/requirements-dev.txt
 	bash runtime/bootstrap_venv.sh $(PYTHON) $(VENV)
 	touch $@
 

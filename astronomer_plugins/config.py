@@ -50,6 +50,19 @@ AGENT_TOKEN = Option(
     default="",
     sensitive=True,
 )
+AGENT_TOKEN_FILE = Option(
+    "agent_token_file",
+    "Path of a file holding the agent token (used when agent_token is empty), e.g. a mounted secret.",
+    default="",
+    example="/var/run/secrets/astronomer/agent-token",
+)
+CA_BUNDLE = Option(
+    "ca_bundle",
+    "CA bundle (PEM) to verify the control plane's TLS certificate with; empty uses the system's. "
+    "Verification is never turned off.",
+    default="",
+    example="/etc/ssl/certs/ca-certificates.crt",
+)
 RUNTIME_VERSION = Option(
     "runtime_version",
     "The Astronomer Runtime release this Airflow runs. Images set it from ASTRONOMER_RUNTIME_VERSION; "
@@ -64,6 +77,8 @@ OPTIONS: tuple[Option, ...] = (
     WORKSPACE_ID,
     DEPLOYMENT_ID,
     AGENT_TOKEN,
+    AGENT_TOKEN_FILE,
+    CA_BUNDLE,
     RUNTIME_VERSION,
 )
 
@@ -81,3 +96,26 @@ def require(option: Option) -> str:
     if not value:
         raise AstronomerConfigError(f"[{SECTION}] {option.key} is not set ({option.env_var})")
     return value
+
+
+def agent_token() -> str:
+    """The agent token from agent_token or agent_token_file; one clear error when neither works."""
+    token = get(AGENT_TOKEN)
+    if token:
+        return token
+    path = get(AGENT_TOKEN_FILE)
+    if not path:
+        raise AstronomerConfigError(
+            f"[{SECTION}] {AGENT_TOKEN.key} is not set ({AGENT_TOKEN.env_var}, or {AGENT_TOKEN_FILE.env_var} "
+            "naming a file that holds it)"
+        )
+    try:
+        with open(path, encoding="utf-8") as file:
+            token = file.read().strip()
+    except OSError as exc:
+        raise AstronomerConfigError(
+            f"[{SECTION}] {AGENT_TOKEN_FILE.key} = {path}: cannot be read ({exc.strerror})"
+        ) from None
+    if not token:
+        raise AstronomerConfigError(f"[{SECTION}] {AGENT_TOKEN_FILE.key} = {path}: the file is empty")
+    return token

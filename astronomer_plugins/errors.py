@@ -1,7 +1,11 @@
 """The exceptions of astronomer_plugins, one tree.
 
-AstronomerError               anything raised on purpose by this package
- └─ AstronomerConfigError     a setting in [astronomer] is missing or invalid (also a ValueError)
+AstronomerError                   anything raised on purpose by this package
+ ├─ AstronomerConfigError         a setting in [astronomer] is missing or invalid (also a ValueError)
+ └─ ControlPlaneError             a call to the control plane failed (never shows the token)
+     ├─ ControlPlaneUnavailable   unreachable, timed out, TLS failed, or 5xx after retries
+     ├─ ControlPlaneAuthError     401/403: bad, revoked or insufficient token
+     └─ ControlPlaneResponseError any other unexpected status or body (status and body kept)
 """
 
 from __future__ import annotations
@@ -13,3 +17,28 @@ class AstronomerError(Exception):
 
 class AstronomerConfigError(AstronomerError, ValueError):
     """A setting is missing or invalid; the message names the key and its environment variable."""
+
+
+class ControlPlaneError(AstronomerError):
+    """A call to the control plane failed; the message never contains a token."""
+
+
+class ControlPlaneUnavailable(ControlPlaneError):
+    """No usable answer: connection refused, timeout, TLS failure, or 5xx after the retries."""
+
+
+class ControlPlaneAuthError(ControlPlaneError):
+    """401/403: the token is missing, invalid, revoked, or not allowed; fix the named setting."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class ControlPlaneResponseError(ControlPlaneError):
+    """Any other unexpected answer (4xx, or a body that does not parse); keeps status and body."""
+
+    def __init__(self, message: str, *, status: int, body: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body

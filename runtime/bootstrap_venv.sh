@@ -41,5 +41,5 @@ fi
 [ -x "$venv/bin/python" ] || "$uv" venv --quiet --python "$python" "$venv"
 echo "bootstrap: installing runtime/locks/$lock into $venv"
 "$uv" pip install --quiet --python "$venv/bin/python" --require-hashes -r "runtime/locks/$lock"
-"$uv" pip install --quiet --python "$venv/bin/python" --no-deps -e . -e runtime
+"$uv" pip install --quiet --python "$venv/bin/python" --no-deps -e . -e runtime -e control_plane
 "$uv" pip install --quiet --python "$venv/bin/python" -r runtime/requirements-dev.txt

@@ -149,6 +149,10 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--port", type=int, default=8080)
     dev.add_argument("--home", type=Path, default=paths.LOCAL_DIR / "airflow", help="AIRFLOW_HOME (default .local/airflow)")
     dev.set_defaults(handler=cmd_dev)
+
+    from astronomer_control_plane.cli import add_commands as add_control_plane_commands
+
+    add_control_plane_commands(commands)
     return parser
 
 

@@ -1,0 +1,214 @@
+"""The plugin's one control-plane client.
+
+Every call has connect and read timeouts; idempotent calls retry on connection errors, timeouts,
+429 and 5xx with capped exponential backoff and full jitter; each status is mapped to one of the
+exceptions in astronomer_plugins.errors. TLS verification stays on (a custom CA bundle may be given).
+The token is sent only in the Authorization header and is scrubbed from any text we raise or log.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import requests
+from pydantic import BaseModel, ValidationError
+
+from astronomer_plugins.control_plane.models import (
+    ComponentRegistration,
+    ComponentStatus,
+    Heartbeat,
+    MetricBatch,
+    MetricBatchAccepted,
+    RevokedTokenPage,
+)
+from astronomer_plugins.errors import (
+    ControlPlaneAuthError,
+    ControlPlaneResponseError,
+    ControlPlaneUnavailable,
+)
+
+log = logging.getLogger(__name__)
+Model = TypeVar("Model", bound=BaseModel)
+BODY_EXCERPT = 500
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 3
+    base_delay: float = 0.5
+    max_delay: float = 8.0
+
+    def delay(self, attempt: int) -> float:
+        """Full jitter: uniform in [0, min(max, base * 2**attempt)]."""
+        return random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
+
+
+class ControlPlaneClient:
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        *,
+        connect_timeout: float = 3.05,
+        read_timeout: float = 10.0,
+        ca_bundle: str | None = None,
+        retry: RetryPolicy = RetryPolicy(),
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._token = token
+        self._timeout = (connect_timeout, read_timeout)
+        self._verify: str | bool = ca_bundle or True
+        self._retry = retry
+        self._session = session or requests.Session()
+        self._sleep = sleep
+
+    @classmethod
+    def from_config(cls, **kwargs: Any) -> ControlPlaneClient:
+        """A client for the configured control plane, authenticated with the agent token."""
+        from astronomer_plugins import config
+
+        return cls(
+            config.require(config.CONTROL_PLANE_URL), config.agent_token(),
+            ca_bundle=config.get(config.CA_BUNDLE) or None, **kwargs,
+        )  # fmt: skip
+
+    def close(self) -> None:
+        self._session.close()
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._token, "[token]") if self._token else text
+
+    def _describe(self, method: str, path: str) -> str:
+        return f"{method} {self.base_url}{path}"
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        idempotent: bool,
+        expected: tuple[int, ...] = (200,),
+        json_body: BaseModel | None = None,
+        data: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
+        authenticated: bool = True,
+    ) -> requests.Response:
+        """One call with retries (idempotent only); returns a response whose status is `expected`."""
+        send_headers = dict(headers or {})
+        if authenticated and self._token:
+            send_headers["Authorization"] = f"Bearer {self._token}"
+        if json_body is not None:
+            data = json_body.model_dump_json().encode()
+            send_headers.setdefault("Content-Type", "application/json")
+        attempts = self._retry.attempts if idempotent else 1
+        what = self._describe(method, path)
+        for attempt in range(attempts):
+            last_try = attempt == attempts - 1
+            try:
+                response = self._session.request(
+                    method, self.base_url + path, data=data, headers=send_headers, params=params,
+                    timeout=self._timeout, verify=self._verify, allow_redirects=False,
+                )  # fmt: skip
+            except requests.exceptions.SSLError as exc:
+                raise ControlPlaneUnavailable(f"{what}: TLS verification failed: {self._scrub(str(exc))}") from None
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                if last_try:
+                    raise ControlPlaneUnavailable(
+                        f"{what}: no answer after {attempts} attempt(s): {type(exc).__name__}: {self._scrub(str(exc))}"
+                    ) from None
+                self._sleep(self._retry.delay(attempt))
+                continue
+            if response.status_code in expected:
+                return response
+            body = self._scrub(response.text[:BODY_EXCERPT])
+            if response.status_code in RETRYABLE_STATUS:
+                if last_try:
+                    raise ControlPlaneUnavailable(f"{what}: HTTP {response.status_code} after {attempts} attempt(s): {body}")
+                self._sleep(self._retry.delay(attempt))
+                continue
+            if response.status_code in (401, 403):
+                raise ControlPlaneAuthError(f"{what}: HTTP {response.status_code}: {body}", status=response.status_code)
+            raise ControlPlaneResponseError(
+                f"{what}: unexpected HTTP {response.status_code}: {body}", status=response.status_code, body=body
+            )
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _parse(self, response: requests.Response, model: type[Model]) -> Model:
+        try:
+            return model.model_validate_json(response.content)
+        except ValidationError as exc:
+            raise ControlPlaneResponseError(
+                f"{response.request.method} {response.url}: the answer does not match {model.__name__}: {exc}",
+                status=response.status_code, body=self._scrub(response.text[:BODY_EXCERPT]),
+            ) from None  # fmt: skip
+
+    def _json(self, response: requests.Response) -> dict[str, Any]:
+        try:
+            value = response.json()
+        except ValueError:
+            value = None
+        if not isinstance(value, dict):
+            raise ControlPlaneResponseError(
+                f"{response.request.method} {response.url}: expected a JSON object",
+                status=response.status_code, body=self._scrub(response.text[:BODY_EXCERPT]),
+            )  # fmt: skip
+        return value
+
+    # Identity (public documents, no token)
+    def discovery(self) -> dict[str, Any]:
+        return self._json(self.request("GET", "/.well-known/openid-configuration", idempotent=True, authenticated=False))
+
+    def jwks(self) -> dict[str, Any]:
+        return self._json(self.request("GET", "/.well-known/jwks.json", idempotent=True, authenticated=False))
+
+    def runtime_releases(self) -> dict[str, Any]:
+        return self._json(self.request("GET", "/v1/runtime-releases", idempotent=True, authenticated=False))
+
+    # Agent calls (deployment agent token)
+    def register(self, deployment_id: str, instance_id: str, registration: ComponentRegistration) -> None:
+        path = f"/v1/deployments/{deployment_id}/components/{instance_id}"
+        self.request("PUT", path, idempotent=True, expected=(200, 201), json_body=registration)
+
+    def heartbeat(self, deployment_id: str, instance_id: str, heartbeat: Heartbeat) -> bool:
+        """False when the control plane no longer knows the instance (register again)."""
+        path = f"/v1/deployments/{deployment_id}/components/{instance_id}/heartbeat"
+        response = self.request("POST", path, idempotent=True, expected=(204, 404), json_body=heartbeat)
+        return response.status_code == 204
+
+    def deregister(self, deployment_id: str, instance_id: str) -> None:
+        path = f"/v1/deployments/{deployment_id}/components/{instance_id}"
+        self.request("DELETE", path, idempotent=True, expected=(204,))
+
+    def components(self, deployment_id: str) -> list[ComponentStatus]:
+        response = self.request("GET", f"/v1/deployments/{deployment_id}/components", idempotent=True)
+        try:
+            return [ComponentStatus.model_validate(item) for item in response.json()]
+        except (ValueError, ValidationError, TypeError) as exc:
+            raise ControlPlaneResponseError(
+                f"GET components: unexpected answer: {exc}", status=response.status_code, body=response.text[:BODY_EXCERPT]
+            ) from None
+
+    def push_metrics(self, deployment_id: str, batch: MetricBatch) -> MetricBatchAccepted:
+        """Gzip'd; safe to retry because the control plane counts a batch_id once."""
+        body = gzip.compress(batch.model_dump_json().encode())
+        response = self.request(
+            "POST", f"/v1/deployments/{deployment_id}/metrics", idempotent=True, expected=(202,), data=body,
+            headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
+        )  # fmt: skip
+        return self._parse(response, MetricBatchAccepted)
+
+    def revoked_tokens(self, deployment_id: str, since: str = "") -> RevokedTokenPage:
+        response = self.request(
+            "GET", f"/v1/deployments/{deployment_id}/revoked-tokens", idempotent=True, params={"since": since}
+        )
+        return self._parse(response, RevokedTokenPage)

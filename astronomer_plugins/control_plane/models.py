@@ -1,0 +1,137 @@
+"""Wire format of the control-plane contract, defined once.
+
+Both the plugin's client and the reference control plane (`astronomer_control_plane`) import these
+models, so the two sides cannot drift apart. Field names are the JSON names.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class WireModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ComponentKind(str, Enum):
+    SCHEDULER = "scheduler"
+    DAG_PROCESSOR = "dag-processor"
+    TRIGGERER = "triggerer"
+    API_SERVER = "api-server"
+    WORKER = "worker"
+
+
+class ComponentRegistration(WireModel):
+    """PUT /v1/deployments/{id}/components/{instance_id}: idempotent enrolment of one component."""
+
+    component: ComponentKind
+    hostname: str = Field(min_length=1, max_length=255)
+    pid: int = Field(ge=1)
+    runtime_version: str = Field(default="", max_length=64)
+    airflow_version: str = Field(min_length=1, max_length=64)
+    python_version: str = Field(min_length=1, max_length=32)
+    image: str = Field(default="", max_length=512)
+    providers: dict[str, str] = Field(default_factory=dict)
+    base_url: str = Field(default="", max_length=2048)
+    started_at: dt.datetime
+    heartbeat_interval_seconds: int = Field(default=30, ge=1, le=3600)
+
+
+class Heartbeat(WireModel):
+    """POST /v1/deployments/{id}/components/{instance_id}/heartbeat."""
+
+    healthy: bool = True
+    details: dict[str, int | float | str | bool] = Field(default_factory=dict)
+
+
+class ComponentState(str, Enum):
+    HEALTHY = "healthy"
+    UNHEALTHY = "unhealthy"
+    GONE = "gone"
+
+
+class ComponentStatus(ComponentRegistration):
+    """One entry of GET /v1/deployments/{id}/components."""
+
+    instance_id: str
+    state: ComponentState
+    registered_at: dt.datetime
+    last_heartbeat_at: dt.datetime | None
+    last_heartbeat: Heartbeat | None
+
+
+class MetricPoint(WireModel):
+    name: str = Field(min_length=1, max_length=255)
+    type: Literal["counter", "gauge", "timer"]
+    value: float
+    tags: dict[str, str] = Field(default_factory=dict)
+    timestamp: dt.datetime
+
+
+class MetricBatch(WireModel):
+    """POST /v1/deployments/{id}/metrics (gzip Content-Encoding allowed); answered 202.
+    `batch_id` makes a retried push count once."""
+
+    batch_id: str = Field(min_length=1, max_length=64)
+    component: ComponentKind
+    instance_id: str = Field(min_length=1, max_length=128)
+    points: list[MetricPoint] = Field(max_length=10_000)
+    dropped_points: int = Field(default=0, ge=0)
+
+
+class MetricBatchAccepted(WireModel):
+    accepted: int
+    duplicate: bool = False
+
+
+class RevokedToken(WireModel):
+    jti: str
+    revoked_at: dt.datetime
+    expires_at: dt.datetime | None
+
+
+class RevokedTokenPage(WireModel):
+    """GET /v1/deployments/{id}/revoked-tokens?since=<cursor>: pass `cursor` back as `since`."""
+
+    revoked: list[RevokedToken]
+    cursor: str
+
+
+class ErrorDetail(WireModel):
+    """Every error answer of the control plane: {"error": {...}}."""
+
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorBody(WireModel):
+    error: ErrorDetail
+
+
+class TokenKind(str, Enum):
+    USER = "user"
+    API_TOKEN = "api_token"
+    DEPLOYMENT_AGENT = "deployment_agent"
+
+
+class DagGrant(WireModel):
+    """A DAG-level grant: exactly one of dag_id, prefix or tag selects DAGs."""
+
+    role: str
+    dag_id: str | None = None
+    prefix: str | None = None
+    tag: str | None = None
+
+
+class AstroRoles(WireModel):
+    """The `astro_roles` claim: only the grants relevant to the token's deployment."""
+
+    organization: str | None = None
+    workspace: str | None = None
+    deployment: str | None = None
+    dags: list[DagGrant] = Field(default_factory=list)

@@ -1,0 +1,96 @@
+"""`astro-runtime control-plane ...`: serve, seed, rotate-keys, openapi."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+
+DEFAULT_DATA_DIR = Path(".local/control-plane")
+OPENAPI_FILE = Path(__file__).resolve().parents[1] / "openapi.json"
+
+
+def _settings(args: argparse.Namespace):  # noqa: ANN202
+    from astronomer_control_plane.settings import Settings
+
+    return Settings(
+        data_dir=args.data_dir.resolve(), database_url=args.database_url, host=args.host, port=args.port,
+        issuer=args.issuer, catalog_file=args.catalog_file or getattr(args, "catalog", None),
+    )  # fmt: skip
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from astronomer_control_plane.app import create_app
+
+    settings = _settings(args)
+    app = create_app(settings)
+    print(f"control plane: {settings.resolved_issuer} (admin token in {settings.admin_token_file})", flush=True)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace, catalog) -> int:  # noqa: ANN001 - astronomer_runtime's Catalog
+    from astronomer_control_plane.app import bootstrap
+    from astronomer_control_plane.seed import seed
+
+    settings = _settings(args)
+    runtime_version = args.runtime_version or catalog.newest_stable().name
+    result = seed(bootstrap(settings), base_url=args.base_url, runtime_version=runtime_version, out_dir=settings.data_dir)
+    print(result.settings_file.read_text())
+    return 0
+
+
+def cmd_rotate_keys(args: argparse.Namespace) -> int:
+    from astronomer_control_plane.app import bootstrap
+
+    cp = bootstrap(_settings(args))
+    with cp.transaction() as session:
+        key = cp.keys.create(session)
+        published = [k.kid for k in cp.keys.published(session)]
+    print(f"new signing key {key.kid}; published keys: {', '.join(published)}")
+    return 0
+
+
+def openapi_document() -> str:
+    from astronomer_control_plane.app import create_app
+    from astronomer_control_plane.settings import Settings
+
+    with tempfile.TemporaryDirectory() as data_dir:
+        app = create_app(Settings(data_dir=Path(data_dir)))
+        app.state.control_plane.engine.dispose()
+        return json.dumps(app.openapi(), indent=2, sort_keys=True) + "\n"
+
+
+def cmd_openapi(args: argparse.Namespace) -> int:
+    document = openapi_document()
+    if args.write:
+        OPENAPI_FILE.write_text(document)
+        print(f"wrote {OPENAPI_FILE}")
+    else:
+        print(document, end="")
+    return 0
+
+
+def add_commands(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("control-plane", help="the reference control plane (development and tests)")
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="keys, admin token, SQLite file")
+    parser.add_argument("--database-url", default="", help="SQLAlchemy URL (default: SQLite in --data-dir)")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8800)
+    parser.add_argument("--issuer", default="", help="public URL (default http://HOST:PORT)")
+    parser.add_argument("--catalog-file", type=Path, default=None, help="versions.yaml for the update feed")
+    sub = parser.add_subparsers(dest="control_plane_command", required=True)
+    sub.add_parser("serve", help="run the service").set_defaults(handler=lambda _c, a: cmd_serve(a))
+    seed = sub.add_parser("seed", help="create the development organization, deployment and users")
+    seed.add_argument("--base-url", default="http://127.0.0.1:8080", help="the local Airflow's base URL")
+    seed.add_argument("--runtime-version", default="", help="Runtime release (default: newest stable)")
+    seed.set_defaults(handler=lambda c, a: cmd_seed(a, c))
+    sub.add_parser("rotate-keys", help="new signing key; old ones stay published").set_defaults(
+        handler=lambda _c, a: cmd_rotate_keys(a)
+    )
+    openapi = sub.add_parser("openapi", help="print (or --write) the OpenAPI document")
+    openapi.add_argument("--write", action="store_true", help=f"write {OPENAPI_FILE.name} in control_plane/")
+    openapi.set_defaults(handler=lambda _c, a: cmd_openapi(a))

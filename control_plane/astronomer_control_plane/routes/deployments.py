@@ -1,0 +1,117 @@
+"""Agent-facing endpoints (authenticated by the deployment's agent token) and the status page."""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.responses import HTMLResponse
+from pydantic import ValidationError
+
+from astronomer_control_plane.access import agent_deployment
+from astronomer_control_plane.context import ControlPlane, control_plane
+from astronomer_control_plane.errors import BadRequest, NotFound
+from astronomer_control_plane.orm import Deployment
+from astronomer_control_plane.services import agents
+from astronomer_control_plane.status_page import render_status_page
+from astronomer_plugins.control_plane.models import (
+    ComponentRegistration,
+    ComponentStatus,
+    Heartbeat,
+    MetricBatch,
+    MetricBatchAccepted,
+    RevokedTokenPage,
+)
+
+router = APIRouter(prefix="/v1/deployments/{deployment_id}", tags=["deployments"])
+InstanceId = Annotated[str, Path(pattern=agents.INSTANCE_ID_PATTERN)]
+MAX_METRICS_BODY = 10 * 1024 * 1024
+CP = Depends(control_plane)
+AGENT = Depends(agent_deployment)
+
+
+@router.put("/components/{instance_id}")
+def register_component(
+    body: ComponentRegistration, response: Response, instance_id: InstanceId,
+    deployment: str = AGENT, cp: ControlPlane = CP,
+) -> dict[str, str]:  # fmt: skip
+    response.status_code = 201 if agents.register(cp, deployment, instance_id, body) else 200
+    return {"instance_id": instance_id}
+
+
+@router.post("/components/{instance_id}/heartbeat", status_code=204)
+def component_heartbeat(
+    body: Heartbeat, instance_id: InstanceId, deployment: str = AGENT, cp: ControlPlane = CP
+) -> None:
+    agents.heartbeat(cp, deployment, instance_id, body)
+
+
+@router.delete("/components/{instance_id}", status_code=204)
+def deregister_component(instance_id: InstanceId, deployment: str = AGENT, cp: ControlPlane = CP) -> None:
+    agents.deregister(cp, deployment, instance_id)
+
+
+@router.get("/components")
+def list_components(deployment: str = AGENT, cp: ControlPlane = CP) -> list[ComponentStatus]:
+    return agents.components(cp, deployment)
+
+
+def _decoded_body(raw: bytes, encoding: str) -> bytes:
+    if encoding in ("", "identity"):
+        return raw
+    if encoding != "gzip":
+        raise BadRequest(f"Content-Encoding {encoding!r} is not supported (use gzip)", field="Content-Encoding")
+    try:
+        decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        body = decompressor.decompress(raw, MAX_METRICS_BODY + 1)
+    except (zlib.error, gzip.BadGzipFile) as exc:
+        raise BadRequest(f"the gzip body is corrupt: {exc}", field="body") from exc
+    if len(body) > MAX_METRICS_BODY:
+        raise BadRequest("the metrics body is larger than 10 MiB once decompressed", field="body")
+    return body
+
+
+@router.post(
+    "/metrics", status_code=202,
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": MetricBatch.model_json_schema(ref_template="#/components/schemas/{model}")}}}},
+)  # fmt: skip
+async def push_metrics(request: Request, deployment: str = AGENT, cp: ControlPlane = CP) -> MetricBatchAccepted:
+    raw = await request.body()
+    if len(raw) > MAX_METRICS_BODY:
+        raise BadRequest("the metrics body is larger than 10 MiB", field="body")
+    try:
+        batch = MetricBatch.model_validate_json(_decoded_body(raw, request.headers.get("Content-Encoding", "").lower()))
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise BadRequest(
+            f"{'.'.join(str(p) for p in first['loc']) or 'body'}: {first['msg']}",
+            field=".".join(str(p) for p in first["loc"]) or "body",
+        ) from None
+    return agents.ingest_metrics(cp, deployment, batch)
+
+
+@router.get("/revoked-tokens")
+def revoked_tokens(
+    since: str = Query(default="", max_length=20), deployment: str = AGENT, cp: ControlPlane = CP
+) -> RevokedTokenPage:
+    return agents.revoked_tokens(cp, deployment, since)
+
+
+status_router = APIRouter(tags=["status"])
+
+
+@status_router.get("/deployments/{deployment_id}/status", response_class=HTMLResponse)
+def status_page(deployment_id: str = Path(max_length=40), cp: ControlPlane = CP) -> HTMLResponse:
+    """Development page: components, versions, last heartbeat, last metrics (no secrets on it)."""
+    with cp.transaction() as session:
+        deployment = session.get(Deployment, deployment_id)
+        if deployment is None:
+            raise NotFound(f"deployment {deployment_id!r} not found", field="deployment_id")
+        name, runtime_version = deployment.name, deployment.runtime_version
+    html = render_status_page(
+        deployment_id, name, runtime_version, agents.components(cp, deployment_id),
+        agents.latest_metric_batches(cp, deployment_id),
+    )  # fmt: skip
+    return HTMLResponse(html)

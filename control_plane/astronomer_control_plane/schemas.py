@@ -1,0 +1,154 @@
+"""Request and response models of the management API (the agent-facing wire models live in
+astronomer_plugins.control_plane.models, shared with the plugin)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Scope = Literal["organization", "workspace", "deployment"]
+Name = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class OrganizationIn(_In):
+    name: str = Name
+
+
+class OrganizationOut(_Out):
+    id: str
+    name: str
+    created_at: dt.datetime
+
+
+class WorkspaceIn(_In):
+    name: str = Name
+
+
+class WorkspaceOut(_Out):
+    id: str
+    organization_id: str
+    name: str
+    created_at: dt.datetime
+
+
+class DeploymentIn(_In):
+    name: str = Name
+    workspace_id: str = Field(min_length=1, max_length=40)
+    runtime_version: str = Field(min_length=1, max_length=64, pattern=r"^\d+\.\d+-\d+$")
+    base_url: str = Field(min_length=1, max_length=2048, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
+    cluster: str = Field(default="local", min_length=1, max_length=200)
+    region: str = Field(default="local", min_length=1, max_length=100)
+
+    @field_validator("base_url")
+    @classmethod
+    def _no_trailing_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+
+class DeploymentOut(_Out):
+    id: str
+    organization_id: str
+    workspace_id: str
+    name: str
+    cluster: str
+    region: str
+    runtime_version: str
+    base_url: str
+    created_at: dt.datetime
+
+
+class DeploymentCreated(BaseModel):
+    deployment: DeploymentOut
+    agent_token: str = Field(description="Shown once; only its hash is stored.")
+
+
+class AgentTokenOut(BaseModel):
+    agent_token: str = Field(description="Shown once; the previous agent token stops working.")
+
+
+class UserIn(_In):
+    email: str = Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    name: str = Name
+
+
+class RoleBindingIn(_In):
+    scope: Scope
+    scope_id: str = Field(min_length=1, max_length=40)
+    role: str = Field(min_length=1, max_length=64)
+    dag_id: str | None = Field(default=None, min_length=1, max_length=250)
+    dag_prefix: str | None = Field(default=None, min_length=1, max_length=250)
+    dag_tag: str | None = Field(default=None, min_length=1, max_length=250)
+
+    @model_validator(mode="after")
+    def _one_dag_selector(self) -> RoleBindingIn:
+        selectors = [s for s in (self.dag_id, self.dag_prefix, self.dag_tag) if s is not None]
+        if len(selectors) > 1:
+            raise ValueError("give at most one of dag_id, dag_prefix, dag_tag")
+        if selectors and self.scope != "deployment":
+            raise ValueError("DAG-level grants need scope 'deployment'")
+        return self
+
+
+class RoleBindingOut(_Out):
+    scope: str
+    scope_id: str
+    role: str
+    dag_id: str | None
+    dag_prefix: str | None
+    dag_tag: str | None
+
+
+class UserRolesIn(_In):
+    roles: list[RoleBindingIn] = Field(max_length=200)
+
+
+class UserOut(_Out):
+    id: str
+    organization_id: str
+    email: str
+    name: str
+    created_at: dt.datetime
+    roles: list[RoleBindingOut] = []
+
+
+class ApiTokenIn(_In):
+    name: str = Name
+    description: str = Field(default="", max_length=1000)
+    scope: Scope
+    scope_id: str = Field(min_length=1, max_length=40)
+    role: str = Field(min_length=1, max_length=64)
+    expires_in_days: int = Field(default=30, ge=1, le=365)
+
+
+class ApiTokenOut(_Out):
+    id: str
+    organization_id: str
+    name: str
+    description: str
+    scope: str
+    scope_id: str
+    role: str
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    revoked_at: dt.datetime | None
+
+
+class ApiTokenCreated(BaseModel):
+    token: ApiTokenOut
+    secret: str = Field(description="The bearer token. Shown once; only its hash is stored.")
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: Literal["Bearer"] = "Bearer"
+    expires_in: int

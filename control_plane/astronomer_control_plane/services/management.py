@@ -1,0 +1,257 @@
+"""Organizations, workspaces, deployments, users with their roles, and API tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from astronomer_control_plane import roles
+from astronomer_control_plane.access import Caller
+from astronomer_control_plane.context import ControlPlane
+from astronomer_control_plane.errors import BadRequest, Conflict, Forbidden, NotFound
+from astronomer_control_plane.orm import (
+    ApiToken,
+    Deployment,
+    Organization,
+    Revocation,
+    RoleBinding,
+    User,
+    Workspace,
+    new_id,
+    utcnow,
+)
+from astronomer_control_plane.schemas import (
+    ApiTokenCreated,
+    ApiTokenIn,
+    ApiTokenOut,
+    DeploymentCreated,
+    DeploymentIn,
+    DeploymentOut,
+    OrganizationIn,
+    OrganizationOut,
+    RoleBindingIn,
+    RoleBindingOut,
+    UserIn,
+    UserOut,
+    WorkspaceIn,
+    WorkspaceOut,
+)
+from astronomer_control_plane.secrets_store import digest, new_secret
+from astronomer_control_plane.services.identity import api_token_claims
+
+
+def _organization(session: Session, caller: Caller, organization_id: str) -> Organization:
+    caller.require_organization(organization_id)
+    organization = session.get(Organization, organization_id)
+    if organization is None:
+        raise NotFound(f"organization {organization_id!r} not found", field="organization_id")
+    return organization
+
+
+def _in_organization(session: Session, model: type, record_id: str, organization_id: str, field: str):  # noqa: ANN202
+    record = session.get(model, record_id)
+    if record is None or record.organization_id != organization_id:
+        raise NotFound(f"{field.removesuffix('_id')} {record_id!r} not found", field=field)
+    return record
+
+
+def _unique(session: Session, query, field: str, value: str) -> None:  # noqa: ANN001
+    if session.scalar(query) is not None:
+        raise Conflict(f"{field} {value!r} already exists", field=field)
+
+
+# Organizations
+def create_organization(cp: ControlPlane, caller: Caller, body: OrganizationIn) -> OrganizationOut:
+    if not caller.superuser:
+        raise Forbidden("only the admin token creates organizations")
+    with cp.transaction() as session:
+        _unique(session, select(Organization).where(Organization.name == body.name), "name", body.name)
+        organization = Organization(name=body.name)
+        session.add(organization)
+        session.flush()
+        return OrganizationOut.model_validate(organization)
+
+
+def list_organizations(cp: ControlPlane, caller: Caller) -> list[OrganizationOut]:
+    with cp.transaction() as session:
+        query = select(Organization).order_by(Organization.name)
+        if not caller.superuser:
+            query = query.where(Organization.id == caller.organization_id)
+        return [OrganizationOut.model_validate(o) for o in session.scalars(query)]
+
+
+def get_organization(cp: ControlPlane, caller: Caller, organization_id: str) -> OrganizationOut:
+    with cp.transaction() as session:
+        return OrganizationOut.model_validate(_organization(session, caller, organization_id))
+
+
+# Workspaces
+def create_workspace(cp: ControlPlane, caller: Caller, organization_id: str, body: WorkspaceIn) -> WorkspaceOut:
+    with cp.transaction() as session:
+        _organization(session, caller, organization_id)
+        _unique(
+            session,
+            select(Workspace).where(Workspace.organization_id == organization_id, Workspace.name == body.name),
+            "name", body.name,
+        )  # fmt: skip
+        workspace = Workspace(organization_id=organization_id, name=body.name)
+        session.add(workspace)
+        session.flush()
+        return WorkspaceOut.model_validate(workspace)
+
+
+def list_workspaces(cp: ControlPlane, caller: Caller, organization_id: str) -> list[WorkspaceOut]:
+    with cp.transaction() as session:
+        _organization(session, caller, organization_id)
+        query = select(Workspace).where(Workspace.organization_id == organization_id).order_by(Workspace.name)
+        return [WorkspaceOut.model_validate(w) for w in session.scalars(query)]
+
+
+# Deployments
+def create_deployment(cp: ControlPlane, caller: Caller, organization_id: str, body: DeploymentIn) -> DeploymentCreated:
+    with cp.transaction() as session:
+        _organization(session, caller, organization_id)
+        _in_organization(session, Workspace, body.workspace_id, organization_id, "workspace_id")
+        _unique(
+            session,
+            select(Deployment).where(Deployment.workspace_id == body.workspace_id, Deployment.name == body.name),
+            "name", body.name,
+        )  # fmt: skip
+        agent_token = new_secret("astro_agent")
+        deployment = Deployment(organization_id=organization_id, agent_token_hash=digest(agent_token), **body.model_dump())
+        session.add(deployment)
+        session.flush()
+        return DeploymentCreated(deployment=DeploymentOut.model_validate(deployment), agent_token=agent_token)
+
+
+def list_deployments(cp: ControlPlane, caller: Caller, organization_id: str) -> list[DeploymentOut]:
+    with cp.transaction() as session:
+        _organization(session, caller, organization_id)
+        query = select(Deployment).where(Deployment.organization_id == organization_id).order_by(Deployment.name)
+        return [DeploymentOut.model_validate(d) for d in session.scalars(query)]
+
+
+def get_deployment(cp: ControlPlane, caller: Caller, organization_id: str, deployment_id: str) -> DeploymentOut:
+    with cp.transaction() as session:
+        _organization(session, caller, organization_id)
+        return DeploymentOut.model_validate(
+            _in_organization(session, Deployment, deployment_id, organization_id, "deployment_id")
+        )
+
+
+def rotate_agent_token(cp: ControlPlane, caller: Caller, organization_id: str, deployment_id: str) -> str:
+    with cp.transaction() as session:
+        _organization(session, caller, organization_id)
+        deployment = _in_organization(session, Deployment, deployment_id, organization_id, "deployment_id")
+        agent_token = new_secret("astro_agent")
+        deployment.agent_token_hash = digest(agent_token)
+        return agent_token
+
+
+# Users and roles
+def _user_out(session: Session, user: User) -> UserOut:
+    bindings = session.scalars(select(RoleBinding).where(RoleBinding.user_id == user.id).order_by(RoleBinding.id))
+    out = UserOut.model_validate(user)
+    out.roles = [RoleBindingOut.model_validate(b) for b in bindings]
+    return out
+
+
+def create_user(cp: ControlPlane, caller: Caller, organization_id: str, body: UserIn) -> UserOut:
+    with cp.transaction() as session:
+        _organization(session, caller, organization_id)
+        _unique(
+            session,
+            select(User).where(User.organization_id == organization_id, User.email == body.email),
+            "email", body.email,
+        )  # fmt: skip
+        user = User(organization_id=organization_id, **body.model_dump())
+        session.add(user)
+        session.flush()
+        return _user_out(session, user)
+
+
+def list_users(cp: ControlPlane, caller: Caller, organization_id: str) -> list[UserOut]:
+    with cp.transaction() as session:
+        _organization(session, caller, organization_id)
+        users = session.scalars(select(User).where(User.organization_id == organization_id).order_by(User.email))
+        return [_user_out(session, u) for u in users]
+
+
+def get_user(cp: ControlPlane, caller: Caller, organization_id: str, user_id: str) -> UserOut:
+    with cp.transaction() as session:
+        _organization(session, caller, organization_id)
+        return _user_out(session, _in_organization(session, User, user_id, organization_id, "user_id"))
+
+
+def _check_scope(session: Session, organization_id: str, scope: str, scope_id: str, field: str) -> None:
+    models = {"organization": Organization, "workspace": Workspace, "deployment": Deployment}
+    record = session.get(models[scope], scope_id)
+    owner = record.id if isinstance(record, Organization) else getattr(record, "organization_id", None)
+    if record is None or owner != organization_id:
+        raise NotFound(f"{scope} {scope_id!r} not found in this organization", field=field)
+
+
+def _check_binding(session: Session, organization_id: str, binding: RoleBindingIn, index: int) -> None:
+    field = f"roles.{index}"
+    _check_scope(session, organization_id, binding.scope, binding.scope_id, f"{field}.scope_id")
+    is_dag_grant = any(s is not None for s in (binding.dag_id, binding.dag_prefix, binding.dag_tag))
+    allowed = roles.DAG_ROLES if is_dag_grant else roles.ROLES_BY_SCOPE[binding.scope]
+    if binding.role not in allowed:
+        raise BadRequest(f"role {binding.role!r} is not one of {', '.join(allowed)}", field=f"{field}.role")
+
+
+def set_user_roles(
+    cp: ControlPlane, caller: Caller, organization_id: str, user_id: str, bindings: list[RoleBindingIn]
+) -> UserOut:
+    """Replace all of a user's role bindings at once (all valid, or nothing changes)."""
+    with cp.transaction() as session:
+        _organization(session, caller, organization_id)
+        user = _in_organization(session, User, user_id, organization_id, "user_id")
+        for index, binding in enumerate(bindings):
+            _check_binding(session, organization_id, binding, index)
+        for old in session.scalars(select(RoleBinding).where(RoleBinding.user_id == user.id)):
+            session.delete(old)
+        session.add_all(RoleBinding(user_id=user.id, **binding.model_dump()) for binding in bindings)
+        session.flush()
+        return _user_out(session, user)
+
+
+# API tokens
+def create_api_token(cp: ControlPlane, caller: Caller, organization_id: str, body: ApiTokenIn) -> ApiTokenCreated:
+    with cp.transaction() as session:
+        _organization(session, caller, organization_id)
+        _check_scope(session, organization_id, body.scope, body.scope_id, "scope_id")
+        if not roles.valid_role(body.scope, body.role):
+            allowed = ", ".join(roles.ROLES_BY_SCOPE[body.scope])
+            raise BadRequest(f"role {body.role!r} is not one of {allowed}", field="role")
+        token = ApiToken(
+            id=new_id("tok"), organization_id=organization_id, name=body.name, description=body.description,
+            scope=body.scope, scope_id=body.scope_id, role=body.role, token_hash="",
+            expires_at=utcnow() + dt.timedelta(days=body.expires_in_days),
+        )  # fmt: skip
+        secret = cp.keys.sign(session, api_token_claims(cp.issuer, token))
+        token.token_hash = digest(secret)
+        session.add(token)
+        session.flush()
+        return ApiTokenCreated(token=ApiTokenOut.model_validate(token), secret=secret)
+
+
+def list_api_tokens(cp: ControlPlane, caller: Caller, organization_id: str) -> list[ApiTokenOut]:
+    with cp.transaction() as session:
+        _organization(session, caller, organization_id)
+        query = select(ApiToken).where(ApiToken.organization_id == organization_id).order_by(ApiToken.created_at)
+        return [ApiTokenOut.model_validate(t) for t in session.scalars(query)]
+
+
+def revoke_api_token(cp: ControlPlane, caller: Caller, organization_id: str, token_id: str) -> ApiTokenOut:
+    """Revoke once; revoking again answers the same token unchanged (idempotent)."""
+    with cp.transaction() as session:
+        _organization(session, caller, organization_id)
+        token = _in_organization(session, ApiToken, token_id, organization_id, "token_id")
+        if token.revoked_at is None:
+            token.revoked_at = utcnow()
+            session.add(Revocation(organization_id=organization_id, jti=token.id, expires_at=token.expires_at))
+        session.flush()
+        return ApiTokenOut.model_validate(token)
