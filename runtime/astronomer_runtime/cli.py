@@ -103,12 +103,17 @@ def cmd_lock(catalog: Catalog, args: argparse.Namespace) -> int:
 
 def cmd_dev(catalog: Catalog, args: argparse.Namespace) -> int:
     from astronomer_runtime.local import runner
+    from astronomer_runtime.local.control_plane import LocalControlPlane
     from astronomer_runtime.local.home import LocalHome
 
     python = f"{sys.version_info.major}.{sys.version_info.minor}"
     release = catalog.newest_stable(python)
     home = LocalHome(path=args.home.resolve(), dags_folder=paths.DAGS_DIR, port=args.port)
-    return runner.run(home, runtime_version=release.name)
+    control_plane = (
+        None if args.without_control_plane
+        else LocalControlPlane(data_dir=home.path.parent / "control-plane", port=args.control_plane_port)
+    )  # fmt: skip
+    return runner.run(home, runtime_version=release.name, control_plane=control_plane)
 
 
 def _date(value: str) -> dt.date:
@@ -148,6 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
     dev = commands.add_parser("dev", help="run the local runtime (api-server, scheduler, dag-processor, triggerer)")
     dev.add_argument("--port", type=int, default=8080)
     dev.add_argument("--home", type=Path, default=paths.LOCAL_DIR / "airflow", help="AIRFLOW_HOME (default .local/airflow)")
+    dev.add_argument("--control-plane-port", type=int, default=8800, help="reference control plane port")
+    dev.add_argument("--without-control-plane", action="store_true", help="plain Airflow, no control plane")
     dev.set_defaults(handler=cmd_dev)
 
     from astronomer_control_plane.cli import add_commands as add_control_plane_commands

@@ -11,6 +11,7 @@ import urllib.request
 from pathlib import Path
 from typing import TextIO
 
+from astronomer_runtime.local.control_plane import LocalControlPlane
 from astronomer_runtime.local.home import ADMIN_USER, LocalHome, environment, prepare
 from astronomer_runtime.local.supervisor import Component, Supervisor
 
@@ -28,7 +29,9 @@ def components(home: LocalHome) -> list[Component]:
     ]
 
 
-def _announce_when_healthy(home: LocalHome, output: TextIO, stopping: threading.Event) -> None:
+def _announce_when_healthy(
+    home: LocalHome, status_page: str | None, output: TextIO, stopping: threading.Event
+) -> None:
     deadline = time.monotonic() + HEALTH_DEADLINE_SECONDS
     while time.monotonic() < deadline and not stopping.is_set():
         try:
@@ -41,27 +44,54 @@ def _announce_when_healthy(home: LocalHome, output: TextIO, stopping: threading.
     output.write(
         f"\nAirflow is up: {home.base_url}\n"
         f"Log in as '{ADMIN_USER}'; the password is in {home.passwords_file}\n"
-        "Stop with Ctrl-C.\n\n"
+        + (f"Control plane status page: {status_page}\n" if status_page else "")
+        + "Stop with Ctrl-C.\n\n"
     )
     output.flush()
 
 
-def run(home: LocalHome, *, runtime_version: str, output: TextIO = sys.stdout) -> int:
-    """Prepare AIRFLOW_HOME, migrate, run every component until a signal or a component exits."""
+def _start_control_plane(
+    control_plane: LocalControlPlane, home: LocalHome, runtime_version: str, supervisor: Supervisor,
+    stopping: threading.Event, output: TextIO,
+) -> bool:  # fmt: skip
+    """Start, wait for, and seed the control plane; then hand its settings to Airflow's components."""
+    supervisor.start([control_plane.serve()])
+    process = supervisor.processes["control-plane"]
+    if not control_plane.wait_until_healthy(stopping, lambda: process.poll() is None):
+        output.write(f"the control plane did not become healthy at {control_plane.url}; see its output above\n")
+        return False
+    if supervisor.run_once(control_plane.seed(home.base_url, runtime_version)) != 0:
+        output.write("seeding the control plane failed; see its output above\n")
+        return False
+    supervisor.environment = {**supervisor.environment, **control_plane.airflow_settings()}
+    return True
+
+
+def run(
+    home: LocalHome, *, runtime_version: str, control_plane: LocalControlPlane | None, output: TextIO = sys.stdout
+) -> int:
+    """Control plane first (unless None), then migrate and run every Airflow component until a
+    signal or a component exits; everything is stopped on the way out."""
     prepare(home)
     supervisor = Supervisor(environment(home, runtime_version=runtime_version), output=output)
     stopping = threading.Event()
     previous = {signum: signal.signal(signum, lambda *_: stopping.set()) for signum in (signal.SIGINT, signal.SIGTERM)}
+    airflow = str(Path(sys.executable).with_name("airflow"))
     try:
         output.write(f"Astronomer Runtime {runtime_version} (local), AIRFLOW_HOME={home.path}\n")
-        code = supervisor.run_once(Component("db-migrate", [str(Path(sys.executable).with_name("airflow")), "db", "migrate"]))
+        if control_plane and not _start_control_plane(control_plane, home, runtime_version, supervisor, stopping, output):
+            return 0 if stopping.is_set() else 1
+        code = supervisor.run_once(Component("db-migrate", [airflow, "db", "migrate"]))
         if code != 0:
             output.write(f"airflow db migrate failed with exit code {code}; see its output above\n")
             return code
         if stopping.is_set():
             return 0
         supervisor.start(components(home))
-        threading.Thread(target=_announce_when_healthy, args=(home, output, stopping), daemon=True).start()
+        status_page = control_plane.status_page() if control_plane else None
+        threading.Thread(
+            target=_announce_when_healthy, args=(home, status_page, output, stopping), daemon=True
+        ).start()
         exited = None
         while not stopping.is_set() and exited is None:
             stopping.wait(0.5)

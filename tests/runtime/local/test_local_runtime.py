@@ -15,6 +15,7 @@ import requests
 
 from astronomer_runtime.catalog import load_catalog
 from astronomer_runtime.local.supervisor import processes_with_env
+from tests.servers import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -33,16 +34,18 @@ def _poll(check, *, timeout: float, interval: float = 1.0, what: str):
 
 
 @pytest.fixture
-def local_runtime(tmp_path: Path, free_port: int):
+def local_runtime(tmp_path: Path):
     home = tmp_path / "airflow"
     log_path = tmp_path / "runtime.log"
+    port, control_plane_port = free_port(), free_port()
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "astronomer_runtime", "dev", "--port", str(free_port), "--home", str(home)],
+            [sys.executable, "-m", "astronomer_runtime", "dev", "--port", str(port), "--home", str(home),
+             "--control-plane-port", str(control_plane_port)],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     try:
-        yield process, f"http://127.0.0.1:{free_port}", home, log_path
+        yield process, f"http://127.0.0.1:{port}", home, log_path
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)
@@ -84,10 +87,18 @@ def test_example_dag_runs_green_and_stop_leaves_nothing(local_runtime) -> None:
     xcom = api.get(f"{run_url}/taskInstances/runtime_version/xcomEntries/return_value", timeout=10)
     assert xcom.json()["value"] == load_catalog().newest_stable(f"{sys.version_info.major}.{sys.version_info.minor}").name
 
-    assert len(processes_with_env("AIRFLOW_HOME", str(home))) >= 4
+    # The control plane started first, was seeded for this Airflow, and its status page lists it.
+    seeded = json.loads((home.parent / "control-plane" / "deployment.json").read_text())
+    status = requests.get(f"{seeded['control_plane_url']}/deployments/{seeded['deployment_id']}/status", timeout=10)
+    assert status.status_code == 200 and "Deployment local" in status.text
+    assert f"Control plane status page: {seeded['control_plane_url']}/deployments/" in log_path.read_text()
+    assert len(processes_with_env("AIRFLOW__ASTRONOMER__DEPLOYMENT_ID", seeded["deployment_id"])) >= 4
+    assert len(processes_with_env("AIRFLOW_HOME", str(home))) >= 5
     stop_started = time.monotonic()
     os.kill(process.pid, signal.SIGTERM)
     assert process.wait(timeout=15) == 0
     assert time.monotonic() - stop_started < 15
     assert processes_with_env("AIRFLOW_HOME", str(home)) == []
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{seeded['control_plane_url']}/health", timeout=2)
     assert "All components stopped." in log_path.read_text()

@@ -1,0 +1,65 @@
+"""The reference control plane as the local runtime's first component, seeded for the local Airflow."""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from astronomer_runtime.local.supervisor import Component
+
+HEALTH_DEADLINE_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class LocalControlPlane:
+    data_dir: Path
+    port: int = 8800
+    host: str = "127.0.0.1"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def _command(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "astronomer_runtime", "control-plane", "--data-dir", str(self.data_dir),
+                "--host", self.host, "--port", str(self.port), *args]  # fmt: skip
+
+    def serve(self) -> Component:
+        return Component("control-plane", self._command("serve"))
+
+    def seed(self, airflow_base_url: str, runtime_version: str) -> Component:
+        return Component(
+            "seed", self._command("seed", "--base-url", airflow_base_url, "--runtime-version", runtime_version)
+        )
+
+    def wait_until_healthy(self, stopping: threading.Event, alive) -> bool:  # noqa: ANN001 - callable
+        """Poll /health with a deadline; False when stopping, the process died, or time ran out."""
+        deadline = time.monotonic() + HEALTH_DEADLINE_SECONDS
+        while time.monotonic() < deadline and not stopping.is_set() and alive():
+            try:
+                with urllib.request.urlopen(f"{self.url}/health", timeout=2):
+                    return True
+            except (urllib.error.URLError, OSError):
+                stopping.wait(0.2)
+        return False
+
+    def airflow_settings(self) -> dict[str, str]:
+        """[astronomer] settings for the local Airflow, from what `seed` wrote."""
+        seeded = json.loads((self.data_dir / "deployment.json").read_text())
+        return {
+            "AIRFLOW__ASTRONOMER__CONTROL_PLANE_URL": seeded["control_plane_url"],
+            "AIRFLOW__ASTRONOMER__ORGANIZATION_ID": seeded["organization_id"],
+            "AIRFLOW__ASTRONOMER__WORKSPACE_ID": seeded["workspace_id"],
+            "AIRFLOW__ASTRONOMER__DEPLOYMENT_ID": seeded["deployment_id"],
+            "AIRFLOW__ASTRONOMER__AGENT_TOKEN_FILE": seeded["agent_token_file"],
+        }
+
+    def status_page(self) -> str:
+        deployment_id = json.loads((self.data_dir / "deployment.json").read_text())["deployment_id"]
+        return f"{self.url}/deployments/{deployment_id}/status"
