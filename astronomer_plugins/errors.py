@@ -2,6 +2,7 @@
 
 AstronomerError                   anything raised on purpose by this package
  ├─ AstronomerConfigError         a setting in [astronomer] is missing or invalid (also a ValueError)
+ ├─ TokenRejected                 a bearer token failed verification (never shows the token)
  └─ ControlPlaneError             a call to the control plane failed (never shows the token)
      ├─ ControlPlaneUnavailable   unreachable, timed out, TLS failed, or 5xx after retries
      ├─ ControlPlaneAuthError     401/403: bad, revoked or insufficient token
@@ -17,6 +18,10 @@ class AstronomerError(Exception):
 
 class AstronomerConfigError(AstronomerError, ValueError):
     """A setting is missing or invalid; the message names the key and its environment variable."""
+
+
+class TokenRejected(AstronomerError):
+    """A token failed verification; the reason is safe to log (it never contains the token)."""
 
 
 class ControlPlaneError(AstronomerError):

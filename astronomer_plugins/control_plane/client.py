@@ -174,6 +174,22 @@ class ControlPlaneClient:
     def runtime_releases(self) -> dict[str, Any]:
         return self._json(self.request("GET", "/v1/runtime-releases", idempotent=True, authenticated=False))
 
+    def exchange_code(self, *, code: str, redirect_uri: str, client_id: str, code_verifier: str) -> str:
+        """Authorization code + PKCE verifier -> the user's access token (single attempt: codes are
+        single use)."""
+        from urllib.parse import urlencode
+
+        form = urlencode({"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
+                          "client_id": client_id, "code_verifier": code_verifier}).encode()  # fmt: skip
+        response = self.request(
+            "POST", "/oauth/token", idempotent=False, authenticated=False, data=form,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )  # fmt: skip
+        token = self._json(response).get("access_token")
+        if not isinstance(token, str):
+            raise ControlPlaneResponseError("POST /oauth/token: no access_token in the answer", status=200, body="")
+        return token
+
     # Agent calls (deployment agent token)
     def register(self, deployment_id: str, instance_id: str, registration: ComponentRegistration) -> None:
         path = f"/v1/deployments/{deployment_id}/components/{instance_id}"

@@ -10,7 +10,7 @@ import datetime as dt
 from enum import Enum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class WireModel(BaseModel):
@@ -119,8 +119,22 @@ class TokenKind(str, Enum):
     DEPLOYMENT_AGENT = "deployment_agent"
 
 
+class DagSelector(WireModel):
+    """Exactly one of dag_id, prefix or tag selects DAGs."""
+
+    dag_id: str | None = Field(default=None, min_length=1, max_length=250)
+    prefix: str | None = Field(default=None, min_length=1, max_length=250)
+    tag: str | None = Field(default=None, min_length=1, max_length=250)
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> DagSelector:
+        if sum(value is not None for value in (self.dag_id, self.prefix, self.tag)) != 1:
+            raise ValueError("give exactly one of dag_id, prefix, tag")
+        return self
+
+
 class DagGrant(WireModel):
-    """A DAG-level grant: exactly one of dag_id, prefix or tag selects DAGs."""
+    """A DAG-level grant: a role on the DAGs one selector matches."""
 
     role: str
     dag_id: str | None = None
@@ -129,9 +143,12 @@ class DagGrant(WireModel):
 
 
 class AstroRoles(WireModel):
-    """The `astro_roles` claim: only the grants relevant to the token's deployment."""
+    """The `astro_roles` claim: only the grants relevant to the token's deployment.
+    `dags` raise access on matching DAGs; with `dags_only` (DAG-scoped API tokens) they are the
+    only DAGs the token reaches."""
 
     organization: str | None = None
     workspace: str | None = None
     deployment: str | None = None
     dags: list[DagGrant] = Field(default_factory=list)
+    dags_only: bool = False

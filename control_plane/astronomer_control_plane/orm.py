@@ -85,6 +85,7 @@ class ApiToken(Base):
     scope_id: Mapped[str] = mapped_column(String(40))
     role: Mapped[str] = mapped_column(String(64))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    dag_selectors: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # limits the token
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[dt.datetime]
     revoked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
@@ -99,6 +100,16 @@ class Revocation(Base):
     jti: Mapped[str] = mapped_column(String(64), unique=True)
     revoked_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[dt.datetime | None]
+
+
+class IssuedUserToken(Base):
+    """User tokens handed out, so a change of the user's roles can revoke them."""
+
+    __tablename__ = "issued_user_tokens"
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    expires_at: Mapped[dt.datetime]
 
 
 class SigningKey(Base):

@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from astronomer_plugins.control_plane.models import DagSelector
+
 Scope = Literal["organization", "workspace", "deployment"]
 Name = Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f]+$")
 
@@ -128,6 +130,9 @@ class ApiTokenIn(_In):
     scope_id: str = Field(min_length=1, max_length=40)
     role: str = Field(min_length=1, max_length=64)
     expires_in_days: int = Field(default=30, ge=1, le=365)
+    dags: list[DagSelector] = Field(
+        default_factory=list, max_length=50, description="Limit the token to these DAGs (empty: no limit)."
+    )
 
 
 class ApiTokenOut(_Out):
@@ -138,6 +143,7 @@ class ApiTokenOut(_Out):
     scope: str
     scope_id: str
     role: str
+    dags: list[DagSelector] = Field(validation_alias="dag_selectors", default_factory=list)
     created_at: dt.datetime
     expires_at: dt.datetime
     revoked_at: dt.datetime | None

@@ -24,6 +24,37 @@ def _metric_summary(batches: list[tuple[dt.datetime, dict]]) -> Counter[str]:
     return totals
 
 
+def _run_summary(batches: list[tuple[dt.datetime, dict]]) -> tuple[Counter[str], list[tuple[str, str, float, str]]]:
+    """Task outcomes per outcome (astronomer.task.outcome) and the DAG-run durations, newest first."""
+    outcomes: Counter[str] = Counter()
+    durations: list[tuple[str, str, float, str]] = []
+    for _, batch in batches:
+        for point in batch.get("points", []):
+            tags = point.get("tags") or {}
+            if point.get("name") == "astronomer.task.outcome":
+                outcomes[tags.get("outcome", "unknown")] += point.get("value", 0)
+            elif point.get("name") == "astronomer.dag_run.duration":
+                durations.append((tags.get("dag_id", "?"), tags.get("outcome", "?"), point.get("value", 0), point.get("timestamp", "")))
+    return outcomes, sorted(durations, key=lambda item: item[3], reverse=True)
+
+
+def _runs_html(batches: list[tuple[dt.datetime, dict]]) -> str:
+    outcomes, durations = _run_summary(batches)
+    tasks = "".join(
+        f"<tr><td>{escape(name)}</td><td id='tasks-{escape(name)}'>{outcomes.get(name, 0):g}</td></tr>"
+        for name in ("success", "failed", "up_for_retry", "skipped", "upstream_failed")
+    )
+    runs = "".join(
+        f"<tr><td>{escape(dag_id)}</td><td>{escape(outcome)}</td><td>{seconds:.1f}</td><td>{escape(str(at))}</td></tr>"
+        for dag_id, outcome, seconds, at in durations[:50]
+    )
+    return (
+        f"<h2>Task outcomes (last {len(batches)} pushes)</h2><table><tr><th>outcome</th><th>tasks</th></tr>{tasks}</table>"
+        f"<h2>DAG runs (last {len(batches)} pushes)</h2><table><tr><th>DAG</th><th>outcome</th>"
+        f"<th>duration (s)</th><th>finished</th></tr>{runs}</table>"
+    )
+
+
 def render_status_page(
     deployment_id: str, name: str, runtime_version: str, components: list[ComponentStatus],
     batches: list[tuple[dt.datetime, dict]],
@@ -44,6 +75,6 @@ def render_status_page(
         f"<body><h1>Deployment {escape(name)}</h1><p>id <code>{escape(deployment_id)}</code>, "
         f"Runtime {escape(runtime_version)}</p><h2>Components</h2><table><tr><th>component</th><th>instance</th>"
         f"<th>host</th><th>pid</th><th>state</th><th>runtime</th><th>airflow</th><th>python</th>"
-        f"<th>last heartbeat</th></tr>{rows}</table><h2>Metrics</h2><p>Last batch: {last_push}</p>"
+        f"<th>last heartbeat</th></tr>{rows}</table>{_runs_html(batches)}<h2>Metrics</h2><p>Last batch: {last_push}</p>"
         f"<table><tr><th>counter (last {len(batches)} batches)</th><th>total</th></tr>{metrics}</table></body></html>"
     )

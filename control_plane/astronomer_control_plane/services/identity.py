@@ -17,7 +17,15 @@ from sqlalchemy.orm import Session
 from astronomer_control_plane import roles
 from astronomer_control_plane.context import ControlPlane
 from astronomer_control_plane.errors import BadRequest, NotFound
-from astronomer_control_plane.orm import ApiToken, AuthorizationCode, Deployment, RoleBinding, User, utcnow
+from astronomer_control_plane.orm import (
+    ApiToken,
+    AuthorizationCode,
+    Deployment,
+    IssuedUserToken,
+    RoleBinding,
+    User,
+    utcnow,
+)
 from astronomer_control_plane.schemas import TokenResponse
 from astronomer_control_plane.secrets_store import digest
 from astronomer_plugins.control_plane.models import AstroRoles, DagGrant, TokenKind
@@ -122,7 +130,14 @@ def exchange_code(
             deployment = session.get(Deployment, record.deployment_id)
             assert user is not None and deployment is not None
             lifetime = cp.settings.user_token_lifetime
-            token = cp.keys.sign(session, user_claims(session, cp.issuer, user, deployment, lifetime))
+            claims = user_claims(session, cp.issuer, user, deployment, lifetime)
+            token = cp.keys.sign(session, claims)
+            session.add(
+                IssuedUserToken(
+                    jti=claims["jti"], user_id=user.id, organization_id=user.organization_id,
+                    expires_at=dt.datetime.fromtimestamp(claims["exp"], dt.UTC),
+                )
+            )  # fmt: skip
     if error is not None:
         raise error
     return TokenResponse(access_token=token, expires_in=int(lifetime.total_seconds()))
@@ -187,11 +202,15 @@ def api_token_audience(scope: str, scope_id: str) -> str:
 def api_token_claims(issuer: str, token: ApiToken) -> dict[str, Any]:
     claims = _base_claims(issuer, token.id, api_token_audience(token.scope, token.scope_id), dt.timedelta(0))
     claims["exp"] = int(token.expires_at.timestamp())
+    roles = AstroRoles(**{token.scope: token.role})
+    if token.dag_selectors:
+        roles.dags = [DagGrant(role=token.role, **selector) for selector in token.dag_selectors]
+        roles.dags_only = True
     return {
         **claims,
         "jti": token.id,
         "name": token.name,
         "astro_kind": TokenKind.API_TOKEN.value,
         "astro_org": token.organization_id,
-        "astro_roles": {token.scope: token.role},
+        "astro_roles": roles.model_dump(exclude_none=True, exclude_defaults=True),
     }

@@ -14,6 +14,7 @@ from astronomer_control_plane.errors import BadRequest, Conflict, Forbidden, Not
 from astronomer_control_plane.orm import (
     ApiToken,
     Deployment,
+    IssuedUserToken,
     Organization,
     Revocation,
     RoleBinding,
@@ -214,8 +215,18 @@ def set_user_roles(
         for old in session.scalars(select(RoleBinding).where(RoleBinding.user_id == user.id)):
             session.delete(old)
         session.add_all(RoleBinding(user_id=user.id, **binding.model_dump()) for binding in bindings)
+        _revoke_user_tokens(session, user)
         session.flush()
         return _user_out(session, user)
+
+
+def _revoke_user_tokens(session: Session, user: User) -> None:
+    """Tokens carry the roles they were issued with: when roles change, revoke the user's live tokens
+    (deployments refuse them after their next revocation poll; the user logs in again)."""
+    live = select(IssuedUserToken).where(IssuedUserToken.user_id == user.id, IssuedUserToken.expires_at > utcnow())
+    for token in session.scalars(live):
+        if session.scalar(select(Revocation.seq).where(Revocation.jti == token.jti)) is None:
+            session.add(Revocation(organization_id=user.organization_id, jti=token.jti, expires_at=token.expires_at))
 
 
 # API tokens
@@ -229,6 +240,7 @@ def create_api_token(cp: ControlPlane, caller: Caller, organization_id: str, bod
         token = ApiToken(
             id=new_id("tok"), organization_id=organization_id, name=body.name, description=body.description,
             scope=body.scope, scope_id=body.scope_id, role=body.role, token_hash="",
+            dag_selectors=[selector.model_dump(exclude_none=True) for selector in body.dags],
             expires_at=utcnow() + dt.timedelta(days=body.expires_in_days),
         )  # fmt: skip
         secret = cp.keys.sign(session, api_token_claims(cp.issuer, token))
