@@ -84,3 +84,61 @@ class ControlPlaneServer:
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(self.command(*args), capture_output=True, text=True, timeout=120)
+
+
+@dataclass
+class AirflowApiServer:
+    """`airflow api-server` (with `db migrate` and a DAG reserialize first) as a real process."""
+
+    home: Path
+    environment: dict[str, str]
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.home / "api-server.log"
+
+    def env(self) -> dict[str, str]:
+        base = {key: value for key, value in os.environ.items() if not key.startswith("AIRFLOW")}
+        return {
+            **base,
+            "AIRFLOW_HOME": str(self.home),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__API__BASE_URL": self.url,
+            "AIRFLOW__API__WORKERS": "1",
+            "AIRFLOW__API_AUTH__JWT_SECRET": "tests-only-jwt-secret-0123456789abcdef",
+            **self.environment,
+        }
+
+    def airflow(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+        airflow = str(Path(sys.executable).with_name("airflow"))
+        return subprocess.run([airflow, *args], env=self.env(), capture_output=True, text=True, timeout=timeout)
+
+    def start(self) -> AirflowApiServer:
+        self.home.mkdir(parents=True, exist_ok=True)
+        for command in (("db", "migrate"), ("dags", "reserialize")):
+            result = self.airflow(*command)
+            if result.returncode != 0:
+                raise RuntimeError(f"airflow {' '.join(command)} failed:\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}")
+        airflow = str(Path(sys.executable).with_name("airflow"))
+        log = self.log_path.open("a")
+        self.process = subprocess.Popen(
+            [airflow, "api-server", "--host", "127.0.0.1", "--port", str(self.port)],
+            env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        wait_until_healthy(f"{self.url}/api/v2/monitor/health", self.process, self.log_path, timeout=120)
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()

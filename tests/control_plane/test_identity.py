@@ -3,10 +3,6 @@ key rotation, and the redirect rules."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import re
-import secrets
 from urllib.parse import parse_qs, urlsplit
 
 import jwt
@@ -14,52 +10,10 @@ import pytest
 import requests
 
 from tests.control_plane.conftest import Tree
+from tests.control_plane.flows import create_user, pkce, user_token
 from tests.servers import ControlPlaneServer
 
 pytestmark = pytest.mark.integration
-
-
-def _pkce() -> tuple[str, str]:
-    verifier = secrets.token_urlsafe(48)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    return verifier, challenge
-
-
-def _user_with_roles(server: ControlPlaneServer, tree: Tree, email: str, roles: list[dict]) -> str:
-    admin = server.admin()
-    user = admin.post(f"{server.url}/v1/organizations/{tree.organization_id}/users", json={"email": email, "name": "Ann"}, timeout=10)
-    assert user.status_code == 201, user.text
-    user_id = user.json()["id"]
-    put = admin.put(f"{server.url}/v1/organizations/{tree.organization_id}/users/{user_id}/roles", json={"roles": roles}, timeout=10)
-    assert put.status_code == 200, put.text
-    return user_id
-
-
-def login(server: ControlPlaneServer, tree: Tree, user_id: str, redirect_path: str = "/auth/callback") -> str:
-    """The browser's part of the flow, with a real HTTP client: picker page, pick, redirect, token."""
-    verifier, challenge = _pkce()
-    state = secrets.token_urlsafe(16)
-    redirect_uri = tree.base_url + redirect_path
-    query = {"client_id": tree.deployment_id, "redirect_uri": redirect_uri, "state": state,
-             "code_challenge": challenge, "code_challenge_method": "S256", "response_type": "code"}  # fmt: skip
-    page = requests.get(f"{server.url}/authorize", params=query, timeout=10)
-    assert page.status_code == 200 and user_id in page.text
-    form = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', page.text))
-    picked = requests.post(f"{server.url}/authorize", data={**form, "user_id": user_id}, allow_redirects=False, timeout=10)
-    assert picked.status_code == 303
-    location = urlsplit(picked.headers["Location"])
-    assert f"{location.scheme}://{location.netloc}{location.path}" == redirect_uri
-    params = parse_qs(location.query)
-    assert params["state"] == [state]
-    token = requests.post(
-        f"{server.url}/oauth/token",
-        data={"grant_type": "authorization_code", "code": params["code"][0], "redirect_uri": redirect_uri,
-              "client_id": tree.deployment_id, "code_verifier": verifier},
-        timeout=10,
-    )  # fmt: skip
-    assert token.status_code == 200, token.text
-    assert token.json()["token_type"] == "Bearer"
-    return token.json()["access_token"]
 
 
 def verify(server: ControlPlaneServer, token: str, audience: str) -> dict:
@@ -82,15 +36,13 @@ def test_discovery_document(server: ControlPlaneServer) -> None:
 
 
 def test_full_flow_gives_a_verified_user_token_with_this_deployments_grants(server: ControlPlaneServer, tree: Tree) -> None:
-    other = requests.Session()  # a second workspace's grant must not leak into this deployment's token
-    user_id = _user_with_roles(
+    user_id = create_user(
         server, tree, "ann@example.com",
         [{"scope": "organization", "scope_id": tree.organization_id, "role": "ORGANIZATION_MEMBER"},
          {"scope": "workspace", "scope_id": tree.workspace_id, "role": "WORKSPACE_AUTHOR"},
          {"scope": "deployment", "scope_id": tree.deployment_id, "role": "WORKSPACE_OPERATOR", "dag_prefix": "etl_"}],
     )  # fmt: skip
-    other.close()
-    token = login(server, tree, user_id)
+    token = user_token(server, tree, user_id)
     claims = verify(server, token, tree.deployment_id)
     assert claims["sub"] == user_id
     assert claims["aud"] == tree.deployment_id
@@ -107,8 +59,8 @@ def test_full_flow_gives_a_verified_user_token_with_this_deployments_grants(serv
 
 
 def test_code_is_single_use_and_pkce_is_checked(server: ControlPlaneServer, tree: Tree) -> None:
-    user_id = _user_with_roles(server, tree, "bob@example.com", [])
-    verifier, challenge = _pkce()
+    user_id = create_user(server, tree, "bob@example.com", [])
+    verifier, challenge = pkce()
     redirect_uri = tree.base_url + "/auth/callback"
     picked = requests.post(
         f"{server.url}/authorize",
@@ -119,7 +71,7 @@ def test_code_is_single_use_and_pkce_is_checked(server: ControlPlaneServer, tree
     code = parse_qs(urlsplit(picked.headers["Location"]).query)["code"][0]
     exchange = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
                 "client_id": tree.deployment_id}  # fmt: skip
-    wrong = requests.post(f"{server.url}/oauth/token", data={**exchange, "code_verifier": _pkce()[0]}, timeout=10)
+    wrong = requests.post(f"{server.url}/oauth/token", data={**exchange, "code_verifier": pkce()[0]}, timeout=10)
     assert wrong.status_code == 422
     assert wrong.json()["error"]["field"] == "code_verifier"
     # the code was burnt by the failed attempt: the right verifier is now too late
@@ -139,7 +91,7 @@ def test_code_is_single_use_and_pkce_is_checked(server: ControlPlaneServer, tree
     ],
 )
 def test_foreign_redirect_uri_is_refused_without_redirecting(server: ControlPlaneServer, tree: Tree, redirect_uri: str) -> None:
-    _, challenge = _pkce()
+    _, challenge = pkce()
     response = requests.get(
         f"{server.url}/authorize",
         params={"client_id": tree.deployment_id, "redirect_uri": redirect_uri, "state": "state-123",
@@ -152,7 +104,7 @@ def test_foreign_redirect_uri_is_refused_without_redirecting(server: ControlPlan
 
 
 def test_unknown_client_is_refused(server: ControlPlaneServer) -> None:
-    _, challenge = _pkce()
+    _, challenge = pkce()
     response = requests.get(
         f"{server.url}/authorize",
         params={"client_id": "dep_nope", "redirect_uri": "http://127.0.0.1:8080/cb", "state": "state-123",
@@ -163,11 +115,11 @@ def test_unknown_client_is_refused(server: ControlPlaneServer) -> None:
 
 
 def test_rotation_keeps_old_tokens_valid(server: ControlPlaneServer, tree: Tree) -> None:
-    user_id = _user_with_roles(server, tree, "carl@example.com", [])
-    before = login(server, tree, user_id)
+    user_id = create_user(server, tree, "carl@example.com", [])
+    before = user_token(server, tree, user_id)
     rotated = server.run("rotate-keys")
     assert rotated.returncode == 0, rotated.stderr
-    after = login(server, tree, user_id)
+    after = user_token(server, tree, user_id)
     assert jwt.get_unverified_header(before)["kid"] != jwt.get_unverified_header(after)["kid"]
     assert verify(server, before, tree.deployment_id)["sub"] == user_id
     assert verify(server, after, tree.deployment_id)["sub"] == user_id

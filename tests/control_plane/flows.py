@@ -1,0 +1,76 @@
+"""Client-side flows against the reference control plane, shared by tests of several layers."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import secrets
+from urllib.parse import parse_qs, urlsplit
+
+import requests
+
+from tests.control_plane.conftest import Tree
+from tests.servers import ControlPlaneServer
+
+
+def pkce() -> tuple[str, str]:
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    return verifier, challenge
+
+
+def create_user(server: ControlPlaneServer, tree: Tree, email: str, roles: list[dict]) -> str:
+    admin = server.admin()
+    org_url = f"{server.url}/v1/organizations/{tree.organization_id}"
+    user = admin.post(f"{org_url}/users", json={"email": email, "name": email.split("@")[0].title()}, timeout=10)
+    assert user.status_code == 201, user.text
+    user_id = user.json()["id"]
+    put = admin.put(f"{org_url}/users/{user_id}/roles", json={"roles": roles}, timeout=10)
+    assert put.status_code == 200, put.text
+    return user_id
+
+
+def create_api_token(server: ControlPlaneServer, tree: Tree, scope: str, role: str, dags: list[dict] | None = None) -> tuple[str, str]:
+    """(token id, secret)."""
+    scope_id = {"organization": tree.organization_id, "workspace": tree.workspace_id, "deployment": tree.deployment_id}[scope]
+    response = server.admin().post(
+        f"{server.url}/v1/organizations/{tree.organization_id}/tokens",
+        json={"name": f"{scope}-{role}".lower(), "scope": scope, "scope_id": scope_id, "role": role, "dags": dags or []},
+        timeout=10,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["token"]["id"], response.json()["secret"]
+
+
+def pick_user(server: ControlPlaneServer, authorize_url: str, user_id: str) -> str:
+    """What a person does on the control plane's picker page; returns the redirect back."""
+    page = requests.get(authorize_url, timeout=10)
+    assert page.status_code == 200, page.text
+    form = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', page.text))
+    picked = requests.post(f"{server.url}/authorize", data={**form, "user_id": user_id}, allow_redirects=False, timeout=10)
+    assert picked.status_code == 303, picked.text
+    return picked.headers["Location"]
+
+
+def user_token(server: ControlPlaneServer, tree: Tree, user_id: str, redirect_path: str = "/auth/callback") -> str:
+    """The whole authorization-code + PKCE flow with a real HTTP client; returns the access token."""
+    verifier, challenge = pkce()
+    state = secrets.token_urlsafe(16)
+    redirect_uri = tree.base_url + redirect_path
+    query = requests.Request("GET", f"{server.url}/authorize", params={
+        "client_id": tree.deployment_id, "redirect_uri": redirect_uri, "state": state,
+        "code_challenge": challenge, "code_challenge_method": "S256", "response_type": "code",
+    }).prepare().url  # fmt: skip
+    location = urlsplit(pick_user(server, query, user_id))
+    assert f"{location.scheme}://{location.netloc}{location.path}" == redirect_uri
+    params = parse_qs(location.query)
+    assert params["state"] == [state]
+    token = requests.post(
+        f"{server.url}/oauth/token",
+        data={"grant_type": "authorization_code", "code": params["code"][0], "redirect_uri": redirect_uri,
+              "client_id": tree.deployment_id, "code_verifier": verifier},
+        timeout=10,
+    )  # fmt: skip
+    assert token.status_code == 200, token.text
+    return token.json()["access_token"]
