@@ -71,6 +71,103 @@ RUNTIME_VERSION = Option(
     example="3.3-2",
 )
 
+# Authentication (the auth manager): how control-plane tokens are verified.
+AUTH_LEEWAY_SECONDS = Option(
+    "auth_leeway_seconds", "Clock skew allowed when checking exp, nbf and iat of control-plane tokens.",
+    type="integer", default="30",
+)
+AUTH_JWKS_TTL_SECONDS = Option(
+    "auth_jwks_ttl_seconds",
+    "How long the control plane's signing keys (JWKS) are used before a background refresh is due.",
+    type="integer", default="600",
+)
+AUTH_JWKS_GRACE_SECONDS = Option(
+    "auth_jwks_grace_seconds",
+    "When the control plane is unreachable, cached keys keep working this long past their TTL; "
+    "after that, control-plane tokens are refused (fail closed).",
+    type="integer", default="3600",
+)
+AUTH_JWKS_MIN_REFRESH_SECONDS = Option(
+    "auth_jwks_min_refresh_seconds",
+    "A token with an unknown key id triggers at most one JWKS refresh per this many seconds "
+    "(forged key ids cannot cause a refresh storm).",
+    type="integer", default="30",
+)
+AUTH_REVOCATION_POLL_SECONDS = Option(
+    "auth_revocation_poll_seconds",
+    "How often the revocation list is polled; a revoked API token is refused within about this delay.",
+    type="integer", default="30",
+)
+
+# Metrics (astronomer_plugins.metrics): tagged statsd, our listener's metrics and the push.
+STATSD_HOST = Option(
+    "statsd_host",
+    "Host of the statsd daemon (statsd_exporter, Datadog agent, ...) that receives Airflow's and our "
+    "metrics with DogStatsD tags. Empty turns tagged statsd off. The image and the local runtime turn "
+    "it into Airflow's [metrics] settings (statsd_on, statsd_host, statsd_port, "
+    "statsd_custom_client_path, statsd_influxdb_enabled).",
+    default="",
+    example="statsd-exporter.monitoring.svc",
+)
+STATSD_PORT = Option("statsd_port", "UDP port of the statsd daemon named by statsd_host.", type="integer", default="8125")
+METRICS_EXTRA_TAGS = Option(
+    "metrics_extra_tags",
+    "Constant tags added to every metric besides organization, workspace, deployment, component and "
+    "runtime_version, as comma-separated key:value pairs. Keys and values are sanitised.",
+    default="",
+    example="team:data,env:prod",
+)
+METRICS_LISTENER_ENABLED = Option(
+    "metrics_listener_enabled",
+    "Count task and DAG-run outcomes and durations in memory (statsd metrics and the control-plane push).",
+    type="boolean",
+    default="True",
+)
+METRICS_PUSH_ENABLED = Option(
+    "metrics_push_enabled",
+    "Push aggregated metrics to the control plane from long-lived components (scheduler, dag-processor, "
+    "triggerer); needs control_plane_url, deployment_id and the agent token. Task processes never push.",
+    type="boolean",
+    default="True",
+)
+METRICS_PUSH_INTERVAL = Option(
+    "metrics_push_interval",
+    "Seconds between two metric pushes to the control plane.",
+    type="float",
+    default="60",
+)
+METRICS_BUFFER_SIZE = Option(
+    "metrics_buffer_size",
+    "Metric points kept in memory while the control plane cannot be reached; the oldest are dropped "
+    "beyond it and the drops are counted (astronomer.metrics.dropped_points).",
+    type="integer",
+    default="10000",
+)
+
+# Registration (astronomer_plugins.registration): enrolment and heartbeats of long-lived components.
+REGISTRATION_ENABLED = Option(
+    "registration_enabled",
+    "Whether the scheduler, dag-processor, triggerer and api-server enroll with the control plane and "
+    "send heartbeats (needs control_plane_url, deployment_id and the agent token). Task processes never "
+    "register.",
+    type="boolean",
+    default="True",
+)
+HEARTBEAT_INTERVAL = Option(
+    "heartbeat_interval",
+    "Seconds between two heartbeats of a component (1 to 3600; each wait is jittered by +/-10 %). The "
+    "control plane shows a component as unhealthy after 3 missed heartbeats.",
+    type="integer",
+    default="30",
+)
+IMAGE = Option(
+    "image",
+    "Reference of the image this Airflow runs from (e.g. with its digest), reported at registration; "
+    "set by the deployment system. Empty means unknown.",
+    default="",
+    example="registry.example.com/runtime:3.3-2@sha256:...",
+)
+
 OPTIONS: tuple[Option, ...] = (
     CONTROL_PLANE_URL,
     ORGANIZATION_ID,
@@ -80,6 +177,21 @@ OPTIONS: tuple[Option, ...] = (
     AGENT_TOKEN_FILE,
     CA_BUNDLE,
     RUNTIME_VERSION,
+    AUTH_LEEWAY_SECONDS,
+    AUTH_JWKS_TTL_SECONDS,
+    AUTH_JWKS_GRACE_SECONDS,
+    AUTH_JWKS_MIN_REFRESH_SECONDS,
+    AUTH_REVOCATION_POLL_SECONDS,
+    STATSD_HOST,
+    STATSD_PORT,
+    METRICS_EXTRA_TAGS,
+    METRICS_LISTENER_ENABLED,
+    METRICS_PUSH_ENABLED,
+    METRICS_PUSH_INTERVAL,
+    METRICS_BUFFER_SIZE,
+    REGISTRATION_ENABLED,
+    HEARTBEAT_INTERVAL,
+    IMAGE,
 )
 
 
@@ -90,11 +202,44 @@ def get(option: Option) -> str:
     return conf.get(SECTION, option.key, fallback=option.default or "") or ""
 
 
+def get_int(option: Option) -> int:
+    """An integer option; a clear error names the key, its variable and the bad value."""
+    value = get(option)
+    try:
+        return int(value)
+    except ValueError:
+        raise AstronomerConfigError(
+            f"[{SECTION}] {option.key} = {value!r} is not a whole number ({option.env_var})"
+        ) from None
+
+
 def require(option: Option) -> str:
     """The option's value, or one clear error naming the key and its environment variable."""
     value = get(option)
     if not value:
         raise AstronomerConfigError(f"[{SECTION}] {option.key} is not set ({option.env_var})")
+    return value
+
+
+def get_bool(option: Option) -> bool:
+    """A boolean option; an unreadable value is an error naming the setting, not a silent default."""
+    value = (get(option) or option.default or "").strip().lower()
+    if value in ("true", "1", "yes", "on"):
+        return True
+    if value in ("false", "0", "no", "off", ""):
+        return False
+    raise AstronomerConfigError(f"[{SECTION}] {option.key} = {value!r}: expected true or false ({option.env_var})")
+
+
+def get_number(option: Option, *, minimum: float) -> float:
+    """A numeric option of at least `minimum`, or one clear error naming the setting."""
+    raw = (get(option) or option.default or "").strip()
+    try:
+        value = float(raw)
+    except ValueError:
+        raise AstronomerConfigError(f"[{SECTION}] {option.key} = {raw!r}: expected a number ({option.env_var})") from None
+    if value < minimum:
+        raise AstronomerConfigError(f"[{SECTION}] {option.key} = {raw}: must be at least {minimum:g} ({option.env_var})")
     return value
 
 

@@ -1,0 +1,223 @@
+"""AstronomerAuthManager: people and API tokens of the control plane use Airflow.
+
+Enable with `[core] auth_manager = astronomer_plugins.auth.manager.AstronomerAuthManager`.
+Control-plane tokens (RS256, our issuer) are verified locally by `ControlPlaneTokenVerifier`;
+everything else is one of Airflow's own tokens (issued here after a login or a token exchange) and
+goes through Airflow's validator. Every `is_authorized_*` funnels into `_is_authorized`.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from fastapi import HTTPException, status
+from jwt import InvalidTokenError
+
+from airflow.api_fastapi.app import AUTH_MANAGER_FASTAPI_APP_PREFIX
+from airflow.api_fastapi.auth.managers.base_auth_manager import BaseAuthManager
+
+from astronomer_plugins.auth import permissions
+from astronomer_plugins.auth.permissions import Level
+from astronomer_plugins.auth.user import AstroUser
+from astronomer_plugins.errors import TokenRejected
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from airflow.api_fastapi.auth.managers.base_auth_manager import ResourceMethod
+    from airflow.api_fastapi.auth.managers.models.resource_details import (
+        AccessView,
+        AssetAliasDetails,
+        AssetDetails,
+        ConfigurationDetails,
+        ConnectionDetails,
+        DagAccessEntity,
+        DagDetails,
+        PoolDetails,
+        VariableDetails,
+    )
+    from airflow.api_fastapi.common.types import MenuItem
+
+    from astronomer_plugins.auth.context import AuthContext
+
+
+def _unauthorized(reason: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED, detail=f"Not authenticated: {reason}", headers={"WWW-Authenticate": "Bearer"}
+    )
+
+
+def user_from_claims(claims: dict[str, Any]) -> AstroUser:
+    """Both control-plane claims and our own Airflow tokens carry the same fields."""
+    return AstroUser(
+        user_id=str(claims["sub"]),
+        name=str(claims.get("name", "")),
+        email=str(claims.get("email", "")),
+        kind=str(claims.get("astro_kind", "user")),
+        organization_id=str(claims.get("astro_org", "")),
+        roles=dict(claims.get("astro_roles") or {}),
+        source_jti=str(claims.get("astro_jti") or claims.get("jti") or ""),
+    )
+
+
+class AstronomerAuthManager(BaseAuthManager[AstroUser]):
+    @cached_property
+    def context(self) -> AuthContext:
+        from astronomer_plugins.auth.context import AuthContext
+
+        return AuthContext.from_config()
+
+    def init(self) -> None:
+        """Runs once when the api-server builds its app: check settings, start the sync loop."""
+        super().init()
+        self.context.start()
+
+    # Users and tokens
+    def serialize_user(self, user: AstroUser) -> dict[str, Any]:
+        return {
+            "sub": user.user_id, "name": user.name, "email": user.email, "astro_kind": user.kind,
+            "astro_org": user.organization_id, "astro_roles": user.roles, "astro_jti": user.source_jti,
+        }  # fmt: skip
+
+    def deserialize_user(self, token: dict[str, Any]) -> AstroUser:
+        if "astro_kind" not in token or "purpose" in token:
+            raise ValueError("not a session token of this auth manager")
+        return user_from_claims(token)
+
+    def user_from_control_plane_token(self, token: str) -> AstroUser:
+        """Verify a control-plane token (raises TokenRejected)."""
+        return user_from_claims(self.context.verifier.verify(token))
+
+    async def get_user_from_token(self, token: str) -> AstroUser:
+        verifier = self.context.verifier
+        try:
+            if verifier.claims_to_be_ours(token):
+                return self.user_from_control_plane_token(token)
+            user = await super().get_user_from_token(token)
+        except TokenRejected as exc:
+            self.log.info("Refused a control-plane token: %s", exc)
+            raise _unauthorized("invalid or expired token") from None
+        except InvalidTokenError:
+            raise _unauthorized("invalid or expired token") from None
+        if not isinstance(user, AstroUser):
+            raise _unauthorized("invalid token")
+        if user.source_jti and verifier.revocations.is_revoked(user.source_jti):
+            raise _unauthorized("the token was revoked")
+        return user
+
+    def revoke_token(self, token: str) -> None:
+        """Airflow's own tokens are revoked in Airflow's database; control-plane tokens are revoked
+        in the control plane, not here."""
+        if not self.context.verifier.claims_to_be_ours(token):
+            super().revoke_token(token)
+
+    def get_url_login(self, **kwargs: Any) -> str:
+        return f"{AUTH_MANAGER_FASTAPI_APP_PREFIX}/login"
+
+    def get_url_logout(self) -> str | None:
+        return f"{AUTH_MANAGER_FASTAPI_APP_PREFIX}/logout"
+
+    def get_fastapi_app(self) -> FastAPI | None:
+        from astronomer_plugins.auth.routes import create_auth_app
+
+        return create_auth_app(self)
+
+    # Authorization: every check funnels into _is_authorized.
+    def _is_authorized(
+        self,
+        *,
+        user: AstroUser,
+        resource: str,
+        method: str,
+        dag_id: str | None = None,
+        entity: DagAccessEntity | None = None,
+        required: Level | None = None,
+    ) -> bool:
+        needed = required if required is not None else permissions.required_level(resource, str(method), entity)
+        if resource != "dag":
+            return user.level >= needed
+        if dag_id is None:  # e.g. listing: allowed when some DAG is reachable; lists are then filtered
+            return user.level >= needed or any(rule.level >= needed for rule in user.dag_grants)
+        return user.dag_level(dag_id, _dag_tags([dag_id]).get(dag_id, frozenset()) if user.needs_tags else frozenset()) >= needed
+
+    def is_authorized_configuration(
+        self, *, method: ResourceMethod, user: AstroUser, details: ConfigurationDetails | None = None
+    ) -> bool:
+        return self._is_authorized(user=user, resource="configuration", method=method)
+
+    def is_authorized_connection(
+        self, *, method: ResourceMethod, user: AstroUser, details: ConnectionDetails | None = None
+    ) -> bool:
+        return self._is_authorized(user=user, resource="connection", method=method)
+
+    def is_authorized_dag(
+        self,
+        *,
+        method: ResourceMethod,
+        user: AstroUser,
+        access_entity: DagAccessEntity | None = None,
+        details: DagDetails | None = None,
+    ) -> bool:
+        dag_id = details.id if details is not None else None
+        return self._is_authorized(user=user, resource="dag", method=method, dag_id=dag_id, entity=access_entity)
+
+    def is_authorized_asset(
+        self, *, method: ResourceMethod, user: AstroUser, details: AssetDetails | None = None
+    ) -> bool:
+        return self._is_authorized(user=user, resource="asset", method=method)
+
+    def is_authorized_asset_alias(
+        self, *, method: ResourceMethod, user: AstroUser, details: AssetAliasDetails | None = None
+    ) -> bool:
+        return self._is_authorized(user=user, resource="asset_alias", method=method)
+
+    def is_authorized_pool(self, *, method: ResourceMethod, user: AstroUser, details: PoolDetails | None = None) -> bool:
+        return self._is_authorized(user=user, resource="pool", method=method)
+
+    def is_authorized_variable(
+        self, *, method: ResourceMethod, user: AstroUser, details: VariableDetails | None = None
+    ) -> bool:
+        return self._is_authorized(user=user, resource="variable", method=method)
+
+    def is_authorized_view(self, *, access_view: AccessView, user: AstroUser) -> bool:
+        required = permissions.VIEW_LEVELS.get(access_view, Level.OWNER)
+        return self._is_authorized(user=user, resource="view", method="GET", required=required)
+
+    def is_authorized_custom_view(self, *, method: ResourceMethod | str, resource_name: str, user: AstroUser) -> bool:
+        return self._is_authorized(user=user, resource="custom_view", method=str(method))
+
+    def is_authorized_team(self, *, method: ResourceMethod, user: AstroUser, details: Any = None) -> bool:
+        return self._is_authorized(user=user, resource="team", method=method)
+
+    def filter_authorized_menu_items(self, menu_items: list[MenuItem], *, user: AstroUser) -> list[MenuItem]:
+        return [
+            item for item in menu_items
+            if self._is_authorized(user=user, resource="menu", method="GET",
+                                   required=permissions.MENU_LEVELS.get(item, Level.OWNER))
+            or (item.name == "DAGS" and any(rule.level >= Level.MEMBER for rule in user.dag_grants))
+        ]  # fmt: skip
+
+    def filter_authorized_dag_ids(
+        self, *, dag_ids: set[str], user: AstroUser, method: ResourceMethod = "GET", team_name: str | None = None
+    ) -> set[str]:
+        """One pass (and at most one tag query) for a whole list, so lists never leak DAGs."""
+        needed = permissions.required_level("dag", str(method))
+        if user.level >= needed:
+            return set(dag_ids)
+        tags = _dag_tags(dag_ids) if user.needs_tags else {}
+        return {dag_id for dag_id in dag_ids if user.dag_level(dag_id, tags.get(dag_id, frozenset())) >= needed}
+
+
+def _dag_tags(dag_ids: set[str] | list[str]) -> dict[str, frozenset[str]]:
+    """Tags of the given DAGs, in one query (only for users with tag grants)."""
+    from sqlalchemy import select
+
+    from airflow.models.dag import DagTag
+    from airflow.utils.session import create_session
+
+    found: dict[str, set[str]] = {}
+    with create_session() as session:
+        for dag_id, name in session.execute(select(DagTag.dag_id, DagTag.name).where(DagTag.dag_id.in_(list(dag_ids)))):
+            found.setdefault(dag_id, set()).add(name)
+    return {dag_id: frozenset(names) for dag_id, names in found.items()}

@@ -1,0 +1,89 @@
+"""The auth manager's FastAPI app, mounted by Airflow at /auth. Route bodies stay thin: the logic
+is in login.py."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from fastapi import Body, FastAPI, Header, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from pydantic import BaseModel
+
+from airflow.api_fastapi.app import get_cookie_path
+from airflow.api_fastapi.auth.managers.base_auth_manager import COOKIE_NAME_JWT_TOKEN
+
+from astronomer_plugins.auth import login
+
+if TYPE_CHECKING:
+    from astronomer_plugins.auth.manager import AstronomerAuthManager
+
+
+class TokenExchangeBody(BaseModel):
+    token: str | None = None
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+
+
+def _redirect(target: login.Redirect) -> RedirectResponse:
+    response = RedirectResponse(target.url, status_code=303)
+    for name, (value, max_age) in target.set_cookies.items():
+        path = get_cookie_path() if name == COOKIE_NAME_JWT_TOKEN else target.path
+        if value:
+            response.set_cookie(name, value, max_age=max_age, path=path, httponly=True, secure=login.cookie_secure(), samesite="lax")
+        else:
+            response.delete_cookie(name, path="/auth", httponly=True, secure=login.cookie_secure(), samesite="lax")
+    return response
+
+
+def _error_page(error: login.LoginError) -> HTMLResponse:
+    from html import escape
+
+    return HTMLResponse(
+        f"<!doctype html><title>Login failed</title><h1>Login failed</h1><p>{escape(str(error))}</p>"
+        '<p><a href="/auth/login">Log in again</a></p>',
+        status_code=error.status,
+    )
+
+
+def create_auth_app(manager: AstronomerAuthManager) -> FastAPI:
+    app = FastAPI(title="Astronomer auth manager", description="Login through the control plane; token exchange.")
+
+    @app.get("/login", response_class=RedirectResponse, status_code=303)
+    def start_login(next: str | None = Query(default=None, max_length=2048)) -> RedirectResponse:  # noqa: A002
+        return _redirect(login.start_login(manager, next))
+
+    @app.get("/callback", response_model=None, status_code=303)
+    async def callback(
+        request: Request, code: str = Query(max_length=512), state: str = Query(max_length=512)
+    ) -> RedirectResponse | HTMLResponse:
+        try:
+            return _redirect(await login.finish_login(manager, code=code, state=state, login_cookie=request.cookies.get(login.LOGIN_COOKIE)))
+        except login.LoginError as error:
+            return _error_page(error)
+
+    @app.get("/logout", response_class=RedirectResponse, status_code=303)
+    def logout() -> RedirectResponse:
+        response = RedirectResponse(login.logout_target(manager), status_code=303)
+        response.delete_cookie(COOKIE_NAME_JWT_TOKEN, path=get_cookie_path(), httponly=True, secure=login.cookie_secure(), samesite="lax")
+        return response
+
+    @app.post("/token", status_code=201, response_model=TokenResponse, responses={401: {"description": "Invalid token"}})
+    def token(
+        body: TokenExchangeBody | None = Body(default=None), authorization: str | None = Header(default=None)
+    ) -> TokenResponse | JSONResponse:  # fmt: skip
+        supplied = (body.token if body else None) or _bearer(authorization)
+        if not supplied:
+            return JSONResponse({"detail": "send a control-plane token as 'Authorization: Bearer ...' or {\"token\": ...}"}, 401)
+        try:
+            return TokenResponse(access_token=login.exchange_token(manager, supplied))
+        except login.LoginError as error:
+            return JSONResponse({"detail": str(error)}, status_code=error.status, headers={"WWW-Authenticate": "Bearer"})
+
+    return app
+
+
+def _bearer(authorization: str | None) -> str | None:
+    scheme, _, value = (authorization or "").partition(" ")
+    return value.strip() or None if scheme.lower() == "bearer" else None
