@@ -14,6 +14,7 @@ from pathlib import Path
 from astronomer_runtime.local.supervisor import Component
 
 HEALTH_DEADLINE_SECONDS = 60.0
+AUTH_MANAGER = "astronomer_plugins.auth.manager.AstronomerAuthManager"
 
 
 @dataclass(frozen=True)
@@ -50,9 +51,11 @@ class LocalControlPlane:
         return False
 
     def airflow_settings(self) -> dict[str, str]:
-        """[astronomer] settings for the local Airflow, from what `seed` wrote."""
+        """[astronomer] settings for the local Airflow, from what `seed` wrote; people log in
+        through the control plane (our auth manager replaces SimpleAuthManager)."""
         seeded = json.loads((self.data_dir / "deployment.json").read_text())
         return {
+            "AIRFLOW__CORE__AUTH_MANAGER": AUTH_MANAGER,
             "AIRFLOW__ASTRONOMER__CONTROL_PLANE_URL": seeded["control_plane_url"],
             "AIRFLOW__ASTRONOMER__ORGANIZATION_ID": seeded["organization_id"],
             "AIRFLOW__ASTRONOMER__WORKSPACE_ID": seeded["workspace_id"],

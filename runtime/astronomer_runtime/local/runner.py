@@ -30,7 +30,7 @@ def components(home: LocalHome) -> list[Component]:
 
 
 def _announce_when_healthy(
-    home: LocalHome, status_page: str | None, output: TextIO, stopping: threading.Event
+    home: LocalHome, control_plane: LocalControlPlane | None, output: TextIO, stopping: threading.Event
 ) -> None:
     deadline = time.monotonic() + HEALTH_DEADLINE_SECONDS
     while time.monotonic() < deadline and not stopping.is_set():
@@ -41,12 +41,14 @@ def _announce_when_healthy(
             stopping.wait(1.0)
     else:
         return
-    output.write(
-        f"\nAirflow is up: {home.base_url}\n"
-        f"Log in as '{ADMIN_USER}'; the password is in {home.passwords_file}\n"
-        + (f"Control plane status page: {status_page}\n" if status_page else "")
-        + "Stop with Ctrl-C.\n\n"
-    )
+    if control_plane:
+        how = (
+            f"Log in through the control plane (pick a seeded user, one per role).\n"
+            f"Control plane status page: {control_plane.status_page()}\n"
+        )
+    else:
+        how = f"Log in as '{ADMIN_USER}'; the password is in {home.passwords_file}\n"
+    output.write(f"\nAirflow is up: {home.base_url}\n{how}Stop with Ctrl-C.\n\n")
     output.flush()
 
 
@@ -88,9 +90,8 @@ def run(
         if stopping.is_set():
             return 0
         supervisor.start(components(home))
-        status_page = control_plane.status_page() if control_plane else None
         threading.Thread(
-            target=_announce_when_healthy, args=(home, status_page, output, stopping), daemon=True
+            target=_announce_when_healthy, args=(home, control_plane, output, stopping), daemon=True
         ).start()
         exited = None
         while not stopping.is_set() and exited is None:

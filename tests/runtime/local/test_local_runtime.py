@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -67,11 +68,21 @@ def test_example_dag_runs_green_and_stop_leaves_nothing(local_runtime) -> None:
     process, base_url, home, log_path = local_runtime
     _poll(lambda: _healthy(base_url, process, log_path), timeout=180, what="the api-server to be healthy")
 
-    password = json.loads((home / "simple_auth_manager_passwords.json").read_text())["admin"]
-    token = requests.post(f"{base_url}/auth/token", json={"username": "admin", "password": password}, timeout=10)
-    assert token.status_code == 201, token.text
+    # People and tokens come from the seeded control plane: log in through its user picker, as a
+    # browser would, then drive the REST API with the session cookie.
+    control_plane = home.parent / "control-plane"
+    seeded = json.loads((control_plane / "deployment.json").read_text())
     api = requests.Session()
-    api.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
+    start = api.get(f"{base_url}/auth/login", params={"next": "/"}, allow_redirects=False, timeout=10)
+    assert start.headers["Location"].startswith(f"{seeded['control_plane_url']}/authorize?")
+    picker = requests.get(start.headers["Location"], timeout=10)
+    owner = re.search(r'name="user_id" value="([^"]+)">Olivia Owner', picker.text)
+    assert owner, picker.text[:500]
+    form = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', picker.text))
+    picked = requests.post(f"{seeded['control_plane_url']}/authorize", data={**form, "user_id": owner.group(1)},
+                           allow_redirects=False, timeout=10)  # fmt: skip
+    landed = api.get(picked.headers["Location"], allow_redirects=False, timeout=10)
+    assert landed.status_code == 303 and api.cookies.get("_token")
 
     _poll(lambda: api.get(f"{base_url}/api/v2/dags/{DAG_ID}", timeout=10).ok, timeout=120, what="the DAG to be parsed")
     assert api.patch(f"{base_url}/api/v2/dags/{DAG_ID}", json={"is_paused": False}, timeout=10).ok
