@@ -111,7 +111,7 @@ class AirflowApiServer:
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__API__BASE_URL": self.url,
             "AIRFLOW__API__WORKERS": "1",
-            "AIRFLOW__API_AUTH__JWT_SECRET": "tests-only-jwt-secret-0123456789abcdef",
+            "AIRFLOW__API_AUTH__JWT_SECRET": "tests-only-jwt-secret-" + "0123456789abcdef" * 4,
             **self.environment,
         }
 
