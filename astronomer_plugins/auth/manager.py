@@ -138,8 +138,9 @@ class AstronomerAuthManager(BaseAuthManager[AstroUser]):
         if resource != "dag":
             return user.level >= needed
         if dag_id is None:  # e.g. listing: allowed when some DAG is reachable; lists are then filtered
-            return user.level >= needed or any(rule.level >= needed for rule in user.dag_grants)
-        return user.dag_level(dag_id, _dag_tags([dag_id]).get(dag_id, frozenset()) if user.needs_tags else frozenset()) >= needed
+            return user.reaches_some_dag(needed)
+        tags = _dag_tags([dag_id]).get(dag_id, frozenset()) if user.needs_tags else frozenset()
+        return user.dag_level(dag_id, tags) >= needed
 
     def is_authorized_configuration(
         self, *, method: ResourceMethod, user: AstroUser, details: ConfigurationDetails | None = None
@@ -191,12 +192,11 @@ class AstronomerAuthManager(BaseAuthManager[AstroUser]):
         return self._is_authorized(user=user, resource="team", method=method)
 
     def filter_authorized_menu_items(self, menu_items: list[MenuItem], *, user: AstroUser) -> list[MenuItem]:
-        return [
-            item for item in menu_items
-            if self._is_authorized(user=user, resource="menu", method="GET",
-                                   required=permissions.MENU_LEVELS.get(item, Level.OWNER))
-            or (item.name == "DAGS" and any(rule.level >= Level.MEMBER for rule in user.dag_grants))
-        ]  # fmt: skip
+        def visible(item: MenuItem) -> bool:
+            needed = permissions.MENU_LEVELS.get(item, Level.OWNER)
+            return user.reaches_some_dag(needed) if item in permissions.DAG_MENU_ITEMS else user.level >= needed
+
+        return [item for item in menu_items if visible(item)]
 
     def filter_authorized_dag_ids(
         self, *, dag_ids: set[str], user: AstroUser, method: ResourceMethod = "GET", team_name: str | None = None

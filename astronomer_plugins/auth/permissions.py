@@ -35,8 +35,6 @@ ROLE_LEVELS: dict[str, Level] = {
 # Deployment API tokens act as Workspace Operators (unless scoped lower by DAG grants).
 DEPLOYMENT_API_TOKEN_LEVEL = Level.OPERATOR
 
-READ, WRITE, DELETE = "GET", ("POST", "PUT"), "DELETE"
-
 # (resource, method) -> minimum level. Methods: GET, POST, PUT, DELETE.
 RESOURCE_LEVELS: dict[tuple[str, str], Level] = {
     ("configuration", "GET"): Level.OPERATOR,
@@ -119,6 +117,10 @@ MENU_LEVELS: dict[MenuItem, Level] = {
     MenuItem.VARIABLES: Level.AUTHOR,
     MenuItem.XCOMS: Level.MEMBER,
 }
+
+
+# Menu entries that lead to DAG pages: shown when any DAG is reachable (DAG grants included).
+DAG_MENU_ITEMS = frozenset({MenuItem.DAGS})
 
 
 def required_level(resource: str, method: str, entity: DagAccessEntity | None = None) -> Level:

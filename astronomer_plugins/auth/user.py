@@ -79,6 +79,9 @@ class AstroUser(BaseUser):
     def needs_tags(self) -> bool:
         return any(rule.tag is not None for rule in self.dag_grants)
 
+    def reaches_some_dag(self, needed: Level) -> bool:
+        return self.level >= needed or any(rule.level >= needed for rule in self.dag_grants)
+
     def dag_level(self, dag_id: str, tags: frozenset[str] = frozenset()) -> Level:
         granted = [rule.level for rule in self.dag_grants if rule.matches(dag_id, tags)]
         return max([self.level, *granted])
