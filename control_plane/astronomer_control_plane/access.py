@@ -79,3 +79,23 @@ def agent_deployment(deployment_id: str, request: Request, cp: ControlPlane = De
     if deployment.id != deployment_id:
         raise Forbidden("this agent token belongs to another deployment")
     return deployment.id
+
+
+def api_token_deployment(deployment_id: str, request: Request, cp: ControlPlane = Depends(control_plane)) -> Deployment:
+    """A deployment that the presented API token (or user token) was issued for."""
+    token = bearer_token(request)
+    with cp.transaction() as session:
+        claims = verify_own_token(cp, session, token)
+        deployment = session.get(Deployment, deployment_id)
+        if claims.get("astro_kind") == "api_token":
+            record = session.get(ApiToken, claims["sub"])
+            if record is None or record.revoked_at is not None:
+                raise Unauthorized("the bearer token is not valid")
+        audiences = claims.get("aud")
+        audiences = set(audiences) if isinstance(audiences, list) else {audiences}
+        if deployment is None or not audiences & {
+            deployment.id, f"workspace:{deployment.workspace_id}", f"organization:{deployment.organization_id}"
+        }:
+            raise NotFound(f"deployment {deployment_id!r} not found", field="deployment_id")
+        session.expunge(deployment)
+        return deployment

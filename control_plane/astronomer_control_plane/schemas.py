@@ -158,3 +158,12 @@ class TokenResponse(BaseModel):
     access_token: str
     token_type: Literal["Bearer"] = "Bearer"
     expires_in: int
+
+
+class DeploymentEndpoint(BaseModel):
+    """What a token holder may learn about a deployment it can call: where its Airflow is."""
+
+    id: str
+    name: str
+    base_url: str
+    runtime_version: str

@@ -22,6 +22,7 @@ from astronomer_plugins.control_plane.models import (
 )
 from astronomer_plugins.errors import ControlPlaneAuthError, ControlPlaneResponseError
 from tests.control_plane.conftest import Tree, make_tree
+from tests.control_plane.flows import create_api_token
 from tests.servers import ControlPlaneServer
 
 pytestmark = pytest.mark.integration
@@ -126,3 +127,17 @@ def test_feed_equals_the_cli_feed(server: ControlPlaneServer) -> None:
     served = ControlPlaneClient(server.url).runtime_releases()
     cli = subprocess.run([sys.executable, "-m", "astronomer_runtime", "feed"], capture_output=True, text=True, timeout=60)
     assert served == json.loads(cli.stdout)
+
+
+def test_api_token_holders_can_resolve_a_deployment_endpoint(server: ControlPlaneServer, tree: Tree) -> None:
+    other = make_tree(server, "endpoint-other-org")
+    url = f"{server.url}/v1/deployments/{tree.deployment_id}/endpoint"
+    for scope in ("deployment", "workspace"):
+        role = {"deployment": "DEPLOYMENT_ADMIN", "workspace": "WORKSPACE_MEMBER"}[scope]
+        _, secret = create_api_token(server, tree, scope, role)
+        answer = requests.get(url, headers={"Authorization": f"Bearer {secret}"}, timeout=10)
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == {"id": tree.deployment_id, "name": "dep", "base_url": tree.base_url, "runtime_version": "3.3-2"}
+    _, foreign = create_api_token(server, other, "workspace", "WORKSPACE_OWNER")
+    assert requests.get(url, headers={"Authorization": f"Bearer {foreign}"}, timeout=10).status_code == 404
+    assert requests.get(url, headers={"Authorization": f"Bearer {tree.agent_token}"}, timeout=10).status_code == 401

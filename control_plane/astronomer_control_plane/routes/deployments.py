@@ -10,10 +10,11 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
 
-from astronomer_control_plane.access import agent_deployment
+from astronomer_control_plane.access import agent_deployment, api_token_deployment
 from astronomer_control_plane.context import ControlPlane, control_plane
 from astronomer_control_plane.errors import BadRequest, NotFound
 from astronomer_control_plane.orm import Deployment
+from astronomer_control_plane.schemas import DeploymentEndpoint
 from astronomer_control_plane.services import agents
 from astronomer_control_plane.status_page import render_status_page
 from astronomer_plugins.control_plane.models import (
@@ -97,6 +98,14 @@ def revoked_tokens(
     since: str = Query(default="", max_length=20), deployment: str = AGENT, cp: ControlPlane = CP
 ) -> RevokedTokenPage:
     return agents.revoked_tokens(cp, deployment, since)
+
+
+@router.get("/endpoint")
+def deployment_endpoint(deployment: Deployment = Depends(api_token_deployment)) -> DeploymentEndpoint:
+    """For API-token holders (e.g. the astro_deployment connection): the deployment's Airflow URL."""
+    return DeploymentEndpoint(
+        id=deployment.id, name=deployment.name, base_url=deployment.base_url, runtime_version=deployment.runtime_version
+    )
 
 
 status_router = APIRouter(tags=["status"])
