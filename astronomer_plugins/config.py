@@ -168,6 +168,24 @@ IMAGE = Option(
     example="registry.example.com/runtime:3.3-2@sha256:...",
 )
 
+# AstroKubernetesPodOperator: this deployment's pod defaults and limits.
+KPO_NAMESPACE = Option("kpo_namespace", "Namespace of pods started by AstroKubernetesPodOperator.", default="default")
+KPO_SERVICE_ACCOUNT = Option(
+    "kpo_service_account", "Service account of those pods (empty: the namespace's default).", default=""
+)
+KPO_CPU_REQUEST = Option("kpo_cpu_request", "Default CPU request of a pod.", default="250m")
+KPO_MEMORY_REQUEST = Option("kpo_memory_request", "Default memory request of a pod.", default="256Mi")
+KPO_CPU_LIMIT = Option("kpo_cpu_limit", "Default CPU limit of a pod.", default="1")
+KPO_MEMORY_LIMIT = Option("kpo_memory_limit", "Default memory limit of a pod.", default="1Gi")
+KPO_MAX_CPU = Option(
+    "kpo_max_cpu", "Largest CPU request or limit a DAG may ask for; more is refused when the DAG is parsed.",
+    default="4",
+)
+KPO_MAX_MEMORY = Option(
+    "kpo_max_memory", "Largest memory request or limit a DAG may ask for; more is refused when the DAG is parsed.",
+    default="8Gi",
+)
+
 OPTIONS: tuple[Option, ...] = (
     CONTROL_PLANE_URL,
     ORGANIZATION_ID,
@@ -192,6 +210,14 @@ OPTIONS: tuple[Option, ...] = (
     REGISTRATION_ENABLED,
     HEARTBEAT_INTERVAL,
     IMAGE,
+    KPO_NAMESPACE,
+    KPO_SERVICE_ACCOUNT,
+    KPO_CPU_REQUEST,
+    KPO_MEMORY_REQUEST,
+    KPO_CPU_LIMIT,
+    KPO_MEMORY_LIMIT,
+    KPO_MAX_CPU,
+    KPO_MAX_MEMORY,
 )
 
 

@@ -108,7 +108,7 @@ def cmd_dev(catalog: Catalog, args: argparse.Namespace) -> int:
 
     python = f"{sys.version_info.major}.{sys.version_info.minor}"
     release = catalog.newest_stable(python)
-    home = LocalHome(path=args.home.resolve(), dags_folder=paths.DAGS_DIR, port=args.port)
+    home = LocalHome(path=args.home.resolve(), dags_folder=args.dags_folder.resolve(), port=args.port)
     control_plane = (
         None if args.without_control_plane
         else LocalControlPlane(data_dir=home.path.parent / "control-plane", port=args.control_plane_port)
@@ -154,6 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--port", type=int, default=8080)
     dev.add_argument("--home", type=Path, default=paths.LOCAL_DIR / "airflow", help="AIRFLOW_HOME (default .local/airflow)")
     dev.add_argument("--control-plane-port", type=int, default=8800, help="reference control plane port")
+    dev.add_argument("--dags-folder", type=Path, default=paths.DAGS_DIR, help="DAGs to run (default dags/)")
     dev.add_argument("--without-control-plane", action="store_true", help="plain Airflow, no control plane")
     dev.set_defaults(handler=cmd_dev)
 

@@ -1,0 +1,1 @@
+"""Astronomer hooks for DAG authors."""

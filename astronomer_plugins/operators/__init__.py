@@ -1,0 +1,1 @@
+"""Astronomer operators for DAG authors."""

@@ -1,0 +1,1 @@
+"""Astronomer sensors for DAG authors."""

@@ -1,0 +1,1 @@
+"""Astronomer triggers for DAG authors."""
