@@ -30,3 +30,17 @@ lock-check: venv
 
 clean:
 	rm -rf $(VENV) .local .bench
+
+# The Runtime image (runtime/image/README-section.md). IMAGE_ARGS passes options through, e.g.
+# make image IMAGE_ARGS='--release 3.3-2 --python 3.11 --base-image localhost/astronomer/debian-python:bookworm'
+IMAGE_ARGS ?=
+.PHONY: base-image image image-test
+
+base-image: venv
+	$(VENV)/bin/astro-runtime image base $(IMAGE_ARGS)
+
+image: venv
+	$(VENV)/bin/astro-runtime image build $(IMAGE_ARGS)
+
+image-test: venv
+	$(VENV)/bin/pytest -m image tests/runtime/image $(PYTEST_ARGS)

@@ -8,8 +8,20 @@ from __future__ import annotations
 
 from airflow.plugins_manager import AirflowPlugin
 
+# Metrics: the outcome listener counts in memory only (stdlib + pluggy imports); its on_starting
+# starts the pusher thread in long-lived components. See astronomer_plugins/metrics/.
+from astronomer_plugins.metrics import listener as metrics_listener
+
+# Registration: the lifecycle listener (scheduler, dag-processor, triggerer; task runners return at
+# once) and the api-server's ASGI lifespan middleware. Both import only stdlib and pluggy; the
+# agent loads in components that register. See astronomer_plugins/registration/.
+from astronomer_plugins.registration import asgi as registration_asgi
+from astronomer_plugins.registration import listener as registration_listener
+
 
 class AstronomerPlugin(AirflowPlugin):
     """Astronomer Runtime's plugin."""
 
     name = "astronomer"
+    listeners = [metrics_listener, registration_listener]
+    fastapi_root_middlewares = [registration_asgi.MIDDLEWARE_ENTRY]

@@ -78,6 +78,34 @@ def interpret(target: DeploymentTarget, what: str, status: int, body: Any) -> An
     raise DeploymentCallError(f"{where}: HTTP {status} while trying to {what}: {detail}", status=status)
 
 
+def target_from_connection(conn_id: str, connection: Any) -> tuple[DeploymentTarget, str]:
+    """The target named by a connection (base URL may be empty: then resolve the deployment id)."""
+    token = connection.password or ""
+    if not token:
+        raise DeploymentCallError(f"astro_deployment connection {conn_id!r} has no API token in its password")
+    base_url = (connection.host or "").rstrip("/")
+    if base_url and "://" not in base_url:
+        base_url = f"https://{base_url}"
+    deployment_id = str(connection.extra_dejson.get("deployment_id", "")) if not base_url else ""
+    if not base_url and not deployment_id:
+        raise DeploymentCallError(f"astro_deployment connection {conn_id!r} needs a host (base URL) or extra deployment_id")
+    return DeploymentTarget(conn_id, base_url, token), deployment_id
+
+
+def endpoint_request(target: DeploymentTarget, deployment_id: str) -> tuple[str, dict[str, str], str | bool]:
+    """URL, headers and TLS verification for resolving a deployment id through the control plane."""
+    from astronomer_plugins import config
+
+    control_plane = config.require(config.CONTROL_PLANE_URL).rstrip("/")
+    url = f"{control_plane}/v1/deployments/{quote(deployment_id, safe='')}/endpoint"
+    return url, target.headers, config.get(config.CA_BUNDLE) or True
+
+
+def with_resolved_url(target: DeploymentTarget, deployment_id: str, status: int, body: Any) -> DeploymentTarget:
+    answer = interpret(target, f"resolve deployment {deployment_id} through the control plane", status, body)
+    return DeploymentTarget(target.conn_id, str(answer["base_url"]).rstrip("/"), target.token)
+
+
 def trigger_body(run_id: str, conf: dict[str, Any] | None, logical_date: dt.datetime | None) -> dict[str, Any]:
     return {"dag_run_id": run_id, "conf": conf or {}, "logical_date": logical_date.isoformat() if logical_date else None}
 
@@ -111,34 +139,12 @@ class AstroDeploymentHook(BaseHook):
         }
 
     def target(self) -> DeploymentTarget:
-        connection = self.get_connection(self.astro_conn_id)
-        token = connection.password or ""
-        if not token:
-            raise DeploymentCallError(
-                f"astro_deployment connection {self.astro_conn_id!r} has no API token in its password"
-            )
-        base_url = (connection.host or "").rstrip("/")
-        if base_url and "://" not in base_url:
-            base_url = f"https://{base_url}"
-        if not base_url:
-            base_url = self._resolve(connection.extra_dejson.get("deployment_id", ""), token)
-        return DeploymentTarget(self.astro_conn_id, base_url, token)
-
-    def _resolve(self, deployment_id: str, token: str) -> str:
-        """A deployment id -> its Airflow base URL, through the control plane."""
-        from astronomer_plugins import config
-
-        if not deployment_id:
-            raise DeploymentCallError(
-                f"astro_deployment connection {self.astro_conn_id!r} needs a host (base URL) or extra deployment_id"
-            )
-        control_plane = config.require(config.CONTROL_PLANE_URL).rstrip("/")
-        placeholder = DeploymentTarget(self.astro_conn_id, control_plane, token)
-        response = requests.get(
-            f"{control_plane}/v1/deployments/{quote(deployment_id, safe='')}/endpoint",
-            headers=placeholder.headers, timeout=TIMEOUT, verify=config.get(config.CA_BUNDLE) or True,
-        )  # fmt: skip
-        return interpret(placeholder, f"resolve deployment {deployment_id}", response.status_code, _json(response))["base_url"]
+        target, deployment_id = target_from_connection(self.astro_conn_id, self.get_connection(self.astro_conn_id))
+        if target.base_url:
+            return target
+        url, headers, verify = endpoint_request(target, deployment_id)
+        response = requests.get(url, headers=headers, timeout=TIMEOUT, verify=verify)
+        return with_resolved_url(target, deployment_id, response.status_code, _json(response))
 
     def _call(self, target: DeploymentTarget, method: str, path: str, what: str, **kwargs: Any) -> tuple[int, Any]:
         try:

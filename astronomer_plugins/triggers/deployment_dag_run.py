@@ -14,14 +14,18 @@ from typing import Any
 import httpx
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow.sdk import BaseHook
+
 from astronomer_plugins.hooks.deployment import (
-    AstroDeploymentHook,
     DeploymentCallError,
     DeploymentTarget,
+    endpoint_request,
     interpret,
     latest_run_query,
     run_path,
     runs_path,
+    target_from_connection,
+    with_resolved_url,
 )
 
 MAX_CONSECUTIVE_NETWORK_ERRORS = 10
@@ -58,10 +62,16 @@ class DeploymentDagRunTrigger(BaseTrigger):
             },
         )  # fmt: skip
 
-    async def _target(self) -> DeploymentTarget:
-        from asgiref.sync import sync_to_async
-
-        return await sync_to_async(AstroDeploymentHook(self.astro_conn_id).target)()
+    async def _target(self, client: httpx.AsyncClient) -> DeploymentTarget:
+        """Resolved in the triggerer's event loop: the async connection API, never a blocking call."""
+        connection = await BaseHook.aget_connection(self.astro_conn_id)
+        target, deployment_id = target_from_connection(self.astro_conn_id, connection)
+        if target.base_url:
+            return target
+        url, headers, verify = endpoint_request(target, deployment_id)
+        async with httpx.AsyncClient(timeout=client.timeout, verify=verify) as resolver:
+            response = await resolver.get(url, headers=headers)
+        return with_resolved_url(target, deployment_id, response.status_code, _json(response))
 
     async def _current(self, client: httpx.AsyncClient, target: DeploymentTarget) -> dict[str, Any] | None:
         if self.run_id:
@@ -75,13 +85,13 @@ class DeploymentDagRunTrigger(BaseTrigger):
         return runs[0] if runs else None
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        try:
-            target = await self._target()
-        except DeploymentCallError as exc:
-            yield TriggerEvent({"status": "error", "message": str(exc)})
-            return
         network_errors = 0
         async with httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=5.0)) as client:
+            try:
+                target = await self._target(client)
+            except (DeploymentCallError, httpx.HTTPError) as exc:
+                yield TriggerEvent({"status": "error", "message": str(exc)})
+                return
             while True:
                 try:
                     run = await self._current(client, target)

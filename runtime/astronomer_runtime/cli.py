@@ -161,6 +161,9 @@ def build_parser() -> argparse.ArgumentParser:
     from astronomer_control_plane.cli import add_commands as add_control_plane_commands
 
     add_control_plane_commands(commands)
+    from astronomer_runtime.image.cli import add_commands as add_image_commands
+
+    add_image_commands(commands)
     return parser
 
 

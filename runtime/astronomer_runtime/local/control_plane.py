@@ -32,7 +32,7 @@ class LocalControlPlane:
                 "--host", self.host, "--port", str(self.port), *args]  # fmt: skip
 
     def serve(self) -> Component:
-        return Component("control-plane", self._command("serve"))
+        return Component("control-plane", self._command("serve"), stop_last=True)
 
     def seed(self, airflow_base_url: str, runtime_version: str) -> Component:
         return Component(

@@ -81,4 +81,10 @@ def environment(home: LocalHome, *, runtime_version: str, parallelism: int = 4) 
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home.path / 'airflow.db'}",
         "AIRFLOW__ASTRONOMER__RUNTIME_VERSION": runtime_version,
     }
+    # Tagged statsd when a statsd host is set (AIRFLOW__ASTRONOMER__STATSD_HOST), off otherwise.
+    from astronomer_plugins.metrics.settings import airflow_statsd_environment
+
+    settings.update(airflow_statsd_environment(
+        os.environ.get("AIRFLOW__ASTRONOMER__STATSD_HOST", ""), os.environ.get("AIRFLOW__ASTRONOMER__STATSD_PORT", "8125")
+    ))  # fmt: skip
     return {**os.environ, **settings}

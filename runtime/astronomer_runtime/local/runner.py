@@ -23,9 +23,10 @@ def components(home: LocalHome) -> list[Component]:
     airflow = str(Path(sys.executable).with_name("airflow"))
     return [
         Component("api-server", [airflow, "api-server", "--host", home.host, "--port", str(home.port)]),
-        Component("scheduler", [airflow, "scheduler"]),
+        # No log servers: they listen on every interface, and the api-server reads the local files.
+        Component("scheduler", [airflow, "scheduler", "--skip-serve-logs"]),
         Component("dag-processor", [airflow, "dag-processor"]),
-        Component("triggerer", [airflow, "triggerer"]),
+        Component("triggerer", [airflow, "triggerer", "--skip-serve-logs"]),
     ]
 
 

@@ -24,13 +24,15 @@ from typing import TextIO
 log = logging.getLogger(__name__)
 
 MARKER_VARIABLE = "ASTRO_RUNTIME_SUPERVISOR_ID"
-STOP_GRACE_SECONDS = 10.0
+STOP_GRACE_SECONDS = 9.0
+LAST_GRACE_SECONDS = 3.0
 
 
 @dataclass(frozen=True)
 class Component:
     name: str
     argv: Sequence[str]
+    stop_last: bool = False  # e.g. the control plane: others deregister from it while stopping
 
 
 @dataclass
@@ -39,6 +41,7 @@ class Supervisor:
     output: TextIO = sys.stdout
     supervisor_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     processes: dict[str, subprocess.Popen[str]] = field(default_factory=dict)
+    stop_last: set[str] = field(default_factory=set)
     _print_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def _env(self) -> dict[str, str]:
@@ -75,6 +78,8 @@ class Supervisor:
     def start(self, components: Sequence[Component]) -> None:
         for component in components:
             self.processes[component.name] = self._spawn(component)
+            if component.stop_last:
+                self.stop_last.add(component.name)
 
     def first_exited(self) -> tuple[str, int] | None:
         for name, process in self.processes.items():
@@ -84,18 +89,12 @@ class Supervisor:
         return None
 
     def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
-        """SIGTERM every component's group, SIGKILL what is left after `grace`, then any stragglers."""
-        for process in self.processes.values():
-            _signal_group(process, signal.SIGTERM)
-        deadline = time.monotonic() + grace
-        for process in self.processes.values():
-            try:
-                process.wait(timeout=max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                pass
-        for process in self.processes.values():
-            _signal_group(process, signal.SIGKILL)
-            process.wait()
+        """Stop the components, then those marked stop_last; SIGKILL what outlives its grace; then
+        any stragglers. Bounded by grace + LAST_GRACE_SECONDS + 2 s."""
+        first = [p for name, p in self.processes.items() if name not in self.stop_last]
+        last = [p for name, p in self.processes.items() if name in self.stop_last]
+        _stop_group(first, grace)
+        _stop_group(last, min(grace, LAST_GRACE_SECONDS))
         # Anything that left its group (setsid) is found by the marker; SIGKILL is asynchronous,
         # so look again until they are gone (bounded).
         deadline = time.monotonic() + 2.0
@@ -103,6 +102,20 @@ class Supervisor:
             for pid in stragglers:
                 _kill(pid)
             time.sleep(0.05)
+
+
+def _stop_group(processes: list[subprocess.Popen[str]], grace: float) -> None:
+    for process in processes:
+        _signal_group(process, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pass
+    for process in processes:
+        _signal_group(process, signal.SIGKILL)
+        process.wait()
 
 
 def _signal_group(process: subprocess.Popen[str], signum: int) -> None:

@@ -49,3 +49,19 @@ def test_first_exited_reports_a_dead_component() -> None:
         assert supervisor.first_exited() == ("short", 7)
     finally:
         supervisor.stop(grace=1.0)
+
+
+def test_components_marked_stop_last_stop_after_the_others(tmp_path) -> None:  # noqa: ANN001
+    order = tmp_path / "order"
+    supervisor = Supervisor(environment={"PATH": "/usr/bin:/bin"}, output=io.StringIO())
+    supervisor.start(
+        [
+            Component("control-plane", ["sh", "-c", f"trap 'echo last >> {order}; exit 0' TERM; "
+                                    f"touch {tmp_path}/ready-cp; while :; do sleep 0.1; done"], stop_last=True),
+            Component("airflow", ["sh", "-c", f"trap 'sleep 1; echo first >> {order}; exit 0' TERM; "
+                                  f"touch {tmp_path}/ready-af; while :; do sleep 0.1; done"]),
+        ]
+    )  # fmt: skip
+    assert _wait_for(lambda: (tmp_path / "ready-cp").exists() and (tmp_path / "ready-af").exists())
+    supervisor.stop(grace=5.0)
+    assert order.read_text().split() == ["first", "last"]

@@ -1,0 +1,267 @@
+"""Overhead of registration on the scheduler, and control-plane requests per component per hour.
+
+A real scheduler runs against the real reference control plane, alternately with registration off
+(the baseline), on at the default heartbeat interval (30 s), and on at 1 s (a stress case, 30 times
+the default traffic). Airflow times every scheduler loop (`scheduler.scheduler_loop_duration`, sent
+over statsd to a UDP socket of this script); the medians of the variants are compared as ratios,
+all measured in this one run. The metrics push is off in every variant so that only registration
+differs. Control-plane requests are counted in the control plane's access log for each run.
+Target (issue 5): loop-duration ratio <= 1.01 at the default interval.
+
+Runs: one unmeasured warm-up, then BENCH_ROUNDS rounds (default 3) of the three variants, in an order
+rotated each round; BENCH_WINDOW seconds (default 20) are measured per run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BENCH_DIR = REPO / ".bench" / "registration_overhead"
+AIRFLOW = str(Path(sys.executable).with_name("airflow"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+WINDOW = float(os.environ.get("BENCH_WINDOW", "20"))
+WARMUP = 8.0  # seconds after start that are not measured (start-up, first registration)
+TARGET = 1.01
+DEFAULT_INTERVAL = 30
+STRESS_INTERVAL = 1
+LOOP_METRIC = re.compile(rb"^airflow\.scheduler\.scheduler_loop_duration:([0-9.]+)\|ms", re.MULTILINE)
+VARIANTS = {
+    "off": {"AIRFLOW__ASTRONOMER__REGISTRATION_ENABLED": "False"},
+    f"on ({DEFAULT_INTERVAL} s)": {"AIRFLOW__ASTRONOMER__HEARTBEAT_INTERVAL": str(DEFAULT_INTERVAL)},
+    f"on ({STRESS_INTERVAL} s)": {"AIRFLOW__ASTRONOMER__HEARTBEAT_INTERVAL": str(STRESS_INTERVAL)},
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(url: str, process: subprocess.Popen, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{process.args} exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"{url} did not answer within {timeout:.0f}s")
+
+
+def admin_post(base: str, path: str, token: str, body: dict) -> dict:
+    request = urllib.request.Request(
+        base + path, data=json.dumps(body).encode(), method="POST",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )  # fmt: skip
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+@dataclass
+class ControlPlane:
+    data_dir: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir.parent / "control-plane.log"
+
+    def start(self) -> None:
+        command = [sys.executable, "-m", "astronomer_runtime", "control-plane", "--data-dir", str(self.data_dir),
+                   "--port", str(self.port), "serve"]  # fmt: skip
+        with self.log_path.open("a") as log:
+            self.process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        wait_for(f"{self.url}/health", self.process)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=15)
+
+    def deployment(self) -> dict[str, str]:
+        token = (self.data_dir / "admin-token").read_text().strip()
+        org = admin_post(self.url, "/v1/organizations", token, {"name": f"bench-{time.time_ns()}"})["id"]
+        ws = admin_post(self.url, f"/v1/organizations/{org}/workspaces", token, {"name": "bench"})["id"]
+        created = admin_post(self.url, f"/v1/organizations/{org}/deployments", token,
+                             {"name": "bench", "workspace_id": ws, "runtime_version": "3.3-2",
+                              "base_url": "http://127.0.0.1:8080"})  # fmt: skip
+        token_file = self.data_dir.parent / "agent-token"
+        token_file.write_text(created["agent_token"] + "\n")
+        token_file.chmod(0o600)
+        return {
+            "AIRFLOW__ASTRONOMER__CONTROL_PLANE_URL": self.url,
+            "AIRFLOW__ASTRONOMER__ORGANIZATION_ID": org,
+            "AIRFLOW__ASTRONOMER__WORKSPACE_ID": ws,
+            "AIRFLOW__ASTRONOMER__DEPLOYMENT_ID": created["deployment"]["id"],
+            "AIRFLOW__ASTRONOMER__AGENT_TOKEN_FILE": str(token_file),
+        }
+
+
+class LoopTimes:
+    """Receives Airflow's statsd packets and keeps the scheduler loop durations (ms)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.samples: list[tuple[float, float]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._receive, daemon=True)
+        self._thread.start()
+
+    @property
+    def port(self) -> int:
+        return self.sock.getsockname()[1]
+
+    def _receive(self) -> None:
+        while not self._stop.is_set():
+            try:
+                packet = self.sock.recv(65535)
+            except TimeoutError:
+                continue
+            for match in LOOP_METRIC.finditer(packet):
+                self.samples.append((time.monotonic(), float(match.group(1))))
+
+    def close(self) -> list[tuple[float, float]]:
+        self._stop.set()
+        self._thread.join()
+        self.sock.close()
+        return self.samples
+
+
+def prepare_airflow(env: dict[str, str]) -> None:
+    subprocess.run([AIRFLOW, "db", "migrate"], env=env, check=True, capture_output=True, timeout=300)
+
+
+def run_scheduler(env: dict[str, str], log_path: Path) -> tuple[list[float], float]:
+    """One scheduler run: loop durations (ms) inside the measurement window, and the run's seconds."""
+    loops = LoopTimes()
+    run_env = {**env, "AIRFLOW__METRICS__STATSD_PORT": str(loops.port)}
+    started = time.monotonic()
+    with log_path.open("a") as log:
+        process = subprocess.Popen([AIRFLOW, "scheduler", "--skip-serve-logs"], env=run_env, stdout=log,
+                                   stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+    try:
+        window_start = started + WARMUP
+        while time.monotonic() < window_start + WINDOW:
+            if process.poll() is not None:
+                raise SystemExit(f"the scheduler exited with {process.returncode}; see {log_path}")
+            time.sleep(0.5)
+        window_end = time.monotonic()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    samples = [ms for at, ms in loops.close() if window_start <= at <= window_end]
+    return samples, time.monotonic() - started
+
+
+def count_agent_requests(log_text: str, deployment_id: str) -> dict[str, int]:
+    counts = {"PUT": 0, "heartbeat": 0, "DELETE": 0}
+    for method, suffix in re.findall(
+        rf'"(PUT|POST|DELETE) /v1/deployments/{deployment_id}/components/[^ /"]+(/heartbeat)?', log_text
+    ):
+        counts["heartbeat" if suffix else method] += 1
+    return counts
+
+
+def main() -> int:
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    run_dir = BENCH_DIR / time.strftime("%Y%m%d-%H%M%S")
+    run_dir.mkdir()
+    from astronomer_runtime.local.home import LocalHome, environment, prepare
+
+    control_plane = ControlPlane(run_dir / "control-plane")
+    control_plane.start()
+    try:
+        home = LocalHome(path=run_dir / "airflow", dags_folder=REPO / "dags")
+        prepare(home)
+        base_env = environment(home, runtime_version="3.3-2", parallelism=4)
+        base_env = {k: v for k, v in base_env.items() if not k.startswith("AIRFLOW__ASTRONOMER__")}
+        base_env.update({
+            **control_plane.deployment(),
+            "AIRFLOW__ASTRONOMER__RUNTIME_VERSION": "3.3-2",
+            "AIRFLOW__ASTRONOMER__METRICS_PUSH_ENABLED": "False",
+            "AIRFLOW__METRICS__STATSD_ON": "True",
+            "AIRFLOW__METRICS__STATSD_HOST": "127.0.0.1",
+            "AIRFLOW__METRICS__STATSD_PREFIX": "airflow",
+            "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.05",  # more loops per second to compare
+        })  # fmt: skip
+        prepare_airflow(base_env)
+        deployment_id = base_env["AIRFLOW__ASTRONOMER__DEPLOYMENT_ID"]
+        loops: dict[str, list[float]] = {name: [] for name in VARIANTS}
+        per_round: dict[str, list[float]] = {name: [] for name in VARIANTS}
+        requests: dict[str, list[tuple[dict[str, int], float]]] = {name: [] for name in VARIANTS}
+        run_scheduler(base_env, run_dir / "scheduler.log")  # warm-up: page cache, bytecode, first DB use
+        names = list(VARIANTS)
+        for round_number in range(ROUNDS):
+            for name in names[round_number % len(names) :] + names[: round_number % len(names)]:
+                overrides = VARIANTS[name]
+                offset = control_plane.log_path.stat().st_size
+                samples, seconds = run_scheduler({**base_env, **overrides}, run_dir / "scheduler.log")
+                with control_plane.log_path.open() as log:
+                    log.seek(offset)
+                    requests[name].append((count_agent_requests(log.read(), deployment_id), seconds))
+                loops[name].extend(samples)
+                per_round[name].append(statistics.median(samples))
+                print(f"  round {round_number + 1} {name:<10} {len(samples):4d} loops, median {statistics.median(samples):6.2f} ms",
+                      flush=True)  # fmt: skip
+    finally:
+        control_plane.stop()
+
+    baseline = statistics.median(loops["off"])
+    print(
+        f"registration_overhead: scheduler loop duration, {ROUNDS} rounds of the variants (rotated order), "
+        f"{WINDOW:.0f} s measured per run"
+    )
+    for name in VARIANTS:
+        median = statistics.median(loops[name])
+        ratios = [m / b for m, b in zip(per_round[name], per_round["off"], strict=True)]
+        rounds = ", ".join(f"{r:.3f}" for r in ratios)
+        target = f" (target <= {TARGET})" if name == f"on ({DEFAULT_INTERVAL} s)" else ""
+        print(f"  {name:<10} median {median:6.2f} ms over {len(loops[name]):5d} loops, ratio {median / baseline:.3f}{target}; "
+              f"per-round ratios {rounds} (median {statistics.median(ratios):.3f})")  # fmt: skip
+    print("registration_overhead: control-plane requests per scheduler (from the control plane's access log)")
+    for name in list(VARIANTS)[1:]:
+        totals = {key: sum(c[key] for c, _ in requests[name]) for key in ("PUT", "heartbeat", "DELETE")}
+        seconds = sum(s for _, s in requests[name])
+        per_hour = totals["heartbeat"] / seconds * 3600
+        print(f"  {name:<10} {len(requests[name])} runs, {seconds:.0f} s: {totals['PUT']} PUT, {totals['heartbeat']} heartbeats, "
+              f"{totals['DELETE']} DELETE -> {per_hour:.0f} heartbeats/hour (whole runs, start-up included)")  # fmt: skip
+    stress_seconds = sum(s for _, s in requests[f"on ({STRESS_INTERVAL} s)"])
+    stress_beats = sum(c["heartbeat"] for c, _ in requests[f"on ({STRESS_INTERVAL} s)"])
+    scaled = stress_beats / stress_seconds * 3600 * STRESS_INTERVAL / DEFAULT_INTERVAL
+    print(f"  at the default interval ({DEFAULT_INTERVAL} s): {3600 // DEFAULT_INTERVAL} heartbeats/hour expected "
+          f"(+1 PUT per start, +1 DELETE per clean stop); the {STRESS_INTERVAL} s runs scaled: {scaled:.0f}/hour")  # fmt: skip
+    print(f"  runs and logs: {run_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

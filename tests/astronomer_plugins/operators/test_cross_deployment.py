@@ -1,0 +1,194 @@
+"""Two real deployments, each with its own reference control plane and four Airflow components:
+a DAG in A triggers DAGs in B through the deferrable path (A's real triggerer) and waits for them."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import textwrap
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.servers import LocalRuntime
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+TARGETS = '''
+import pendulum
+from airflow.sdk import dag, task
+
+START = pendulum.datetime(2026, 1, 1, tz="UTC")
+
+
+@dag(dag_id="target_success", schedule=None, start_date=START)
+def target_success():
+    @task
+    def work():
+        return "done"
+
+    work()
+
+
+@dag(dag_id="target_fail", schedule=None, start_date=START)
+def target_fail():
+    @task
+    def work():
+        raise RuntimeError("the target fails on purpose")
+
+    work()
+
+
+target_success()
+target_fail()
+'''
+
+CALLERS = '''
+import pendulum
+from airflow.sdk import dag
+from astronomer_plugins import DeploymentDagRunSensor, TriggerDeploymentDagRunOperator
+
+@dag(dag_id="cross_trigger", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"))
+def cross_trigger():
+    TriggerDeploymentDagRunOperator(
+        task_id="trigger",
+        astro_conn_id="{{ dag_run.conf.get('conn', 'deployment_b') }}",
+        trigger_dag_id="{{ dag_run.conf.get('target', 'target_success') }}",
+        wait_for_completion=True, poke_interval=2, timeout=300,
+    )
+cross_trigger()
+'''
+
+
+@dataclass
+class Pair:
+    a: LocalRuntime
+    b: LocalRuntime
+    a_api: requests.Session
+    b_api: requests.Session
+    b_token: str
+
+
+def _api(runtime: LocalRuntime, token: str) -> requests.Session:
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {token}"
+    return session
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
+    base = tmp_path_factory.mktemp("cross")
+    (base / "b-dags").mkdir()
+    (base / "b-dags" / "targets.py").write_text(textwrap.dedent(TARGETS))
+    (base / "a-dags").mkdir()
+    (base / "a-dags" / "callers.py").write_text(textwrap.dedent(CALLERS))
+    b = LocalRuntime(base / "b", base / "b-dags")
+    a = None
+    try:
+        b.start()
+        b_token = b.admin_api_token()
+        connection = {"conn_type": "astro_deployment", "host": b.url, "password": b_token}
+        bad = {**connection, "password": "not-a-token"}
+        a = LocalRuntime(base / "a", base / "a-dags", extra_env={
+            "AIRFLOW_CONN_DEPLOYMENT_B": json.dumps(connection), "AIRFLOW_CONN_DEPLOYMENT_B_BAD": json.dumps(bad),
+        })  # fmt: skip
+        a.start()
+        yield Pair(a, b, _api(a, a.admin_api_token()), _api(b, b_token), b_token)
+    finally:
+        if a is not None:
+            a.stop()
+        b.stop()
+
+
+def _poll(check, timeout: float, what: str):  # noqa: ANN001, ANN202
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(1)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def _run_in_a(pair: Pair, conf: dict) -> tuple[str, str]:
+    """Trigger cross_trigger in A; return (run id, final state)."""
+    _poll(lambda: pair.a_api.get(f"{pair.a.url}/api/v2/dags/cross_trigger", timeout=10).ok, 120, "A to parse its DAG")
+    run = pair.a_api.post(f"{pair.a.url}/api/v2/dags/cross_trigger/dagRuns", json={"logical_date": None, "conf": conf}, timeout=10)
+    assert run.status_code == 200, run.text
+    run_id = run.json()["dag_run_id"]
+    return run_id, _wait_for_a_run(pair, run_id)
+
+
+def _wait_for_a_run(pair: Pair, run_id: str) -> str:
+    def finished() -> str | None:
+        state = pair.a_api.get(f"{pair.a.url}/api/v2/dags/cross_trigger/dagRuns/{run_id}", timeout=10).json()["state"]
+        return state if state in ("success", "failed") else None
+
+    return _poll(finished, 240, f"A's run {run_id}")
+
+
+def _b_runs(pair: Pair, dag_id: str) -> list[dict]:
+    return pair.b_api.get(f"{pair.b.url}/api/v2/dags/{dag_id}/dagRuns", timeout=10).json()["dag_runs"]
+
+
+def test_trigger_waits_through_the_triggerer_and_a_retry_reuses_the_run(pair: Pair) -> None:
+    run_id, state = _run_in_a(pair, {"target": "target_success"})
+    assert state == "success"
+    [remote] = _b_runs(pair, "target_success")
+    assert remote["state"] == "success" and remote["dag_run_id"].startswith("astro_triggered__cross_trigger__")
+    ti = pair.a_api.get(f"{pair.a.url}/api/v2/dags/cross_trigger/dagRuns/{run_id}/taskInstances/trigger", timeout=10).json()
+    assert ti["state"] == "success"
+    deferred = [line for line in pair.a.log_path.read_text().splitlines()
+                if "task_id=trigger" in line and "state=deferred" in line and run_id in line]  # fmt: skip
+    assert deferred, "the operator did not defer: the wait must run in A's triggerer"
+
+    cleared = pair.a_api.post(
+        f"{pair.a.url}/api/v2/dags/cross_trigger/clearTaskInstances",
+        json={"dag_run_id": run_id, "task_ids": ["trigger"], "dry_run": False, "only_failed": False},
+        timeout=10,
+    )
+    assert cleared.status_code == 200, cleared.text
+    _poll(lambda: pair.a_api.get(f"{pair.a.url}/api/v2/dags/cross_trigger/dagRuns/{run_id}/taskInstances/trigger",
+                                 timeout=10).json()["try_number"] == 2, 60, "the retry")  # fmt: skip
+    assert _wait_for_a_run(pair, run_id) == "success"
+    assert [r["dag_run_id"] for r in _b_runs(pair, "target_success")] == [remote["dag_run_id"]]
+
+
+def test_a_failing_remote_run_fails_the_operator_with_its_state(pair: Pair) -> None:
+    _, state = _run_in_a(pair, {"target": "target_fail"})
+    assert state == "failed"
+    assert [r["state"] for r in _b_runs(pair, "target_fail")] == ["failed"]
+    assert "remote DAG run target_fail/astro_triggered__cross_trigger__" in pair.a.log_path.read_text()
+    assert "finished in state failed" in pair.a.log_path.read_text()
+
+
+def test_a_wrong_token_fails_with_a_clear_401_naming_the_connection(pair: Pair) -> None:
+    _, state = _run_in_a(pair, {"conn": "deployment_b_bad"})
+    assert state == "failed"
+    log = pair.a.log_path.read_text()
+    assert "astro_deployment connection 'deployment_b_bad'" in log and "refused the token (HTTP 401)" in log
+    assert "not-a-token" not in log and pair.b_token not in log
+
+
+def test_the_trigger_serialises_and_resumes(pair: Pair, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a triggerer restart does: rebuild the trigger from its serialised form and run it."""
+    from astronomer_plugins.triggers.deployment_dag_run import DeploymentDagRunTrigger
+
+    monkeypatch.setenv("AIRFLOW_CONN_DEPLOYMENT_B", json.dumps({"conn_type": "astro_deployment", "host": pair.b.url, "password": pair.b_token}))
+    original = DeploymentDagRunTrigger(astro_conn_id="deployment_b", dag_id="target_success", poke_interval=0.5)
+    classpath, kwargs = original.serialize()
+    module, _, name = classpath.rpartition(".")
+    resumed = getattr(importlib.import_module(module), name)(**json.loads(json.dumps(kwargs)))
+
+    async def first_event():  # noqa: ANN202
+        async for event in resumed.run():
+            return event.payload
+
+    payload = asyncio.run(asyncio.wait_for(first_event(), timeout=60))
+    assert payload["status"] == "success" and payload["state"] == "success"
+    assert payload["url"].startswith(f"{pair.b.url}/dags/target_success/runs/")

@@ -1,0 +1,219 @@
+"""Image tests: the debootstrap base and the Runtime image are built once per session, for real.
+
+Storage lives in .local/image-tests (git-ignored, overlay when the kernel allows it, else vfs), so
+a second session on the same machine reuses cached layers; CI starts from nothing. The CA bundle
+given to builds is the host's plus a canary line, and a netrc secret carries a canary token: the
+layer-export test searches every layer for both.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from astronomer_runtime.catalog import Release, load_catalog
+from astronomer_runtime.image import base, build
+from astronomer_runtime.image.engine import INSTALL_HINT, Buildah, BuildRequest
+from astronomer_runtime.paths import CATALOG_FILE, DAGS_DIR, REPO_ROOT
+
+STORAGE = Path(os.environ.get("ASTRO_RUNTIME_IMAGE_TEST_STORAGE", REPO_ROOT / ".local" / "image-tests"))
+PYTHON = "3.11"  # Debian bookworm's Python: the debootstrap base has no other
+CA_CANARY = "ASTRO-RUNTIME-TEST-CA-CANARY-5b0e2c"
+TOKEN_CANARY = "ASTRO-RUNTIME-TEST-TOKEN-CANARY-91d4a7"
+REQUIRED_TOOLS = ("buildah", "debootstrap")
+
+
+@dataclass
+class Timings:
+    """Build durations of this session, printed at its end (the numbers behind the report)."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Container:
+    """A working container of an image, driven with `buildah run` (no engine, no daemon)."""
+
+    engine: Buildah
+    name: str
+    config: dict
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        env: dict[str, str] | None = None,
+        user: str | None = None,
+        entrypoint: bool = False,
+        timeout: float = 300,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run a command in the container; `entrypoint=True` goes through the image's ENTRYPOINT."""
+        command = self.engine.base_command() + ["run", "--isolation", "chroot"]
+        # tini is not PID 1 under `buildah run`; as a subreaper it still reaps and stays quiet.
+        for key, value in {"TINI_SUBREAPER": "1", **(env or {})}.items():
+            command += ["--env", f"{key}={value}"]
+        if user:
+            command += ["--user", user]
+        prefix = list(self.config.get("Entrypoint") or []) if entrypoint else []
+        command += [self.name, "--", *prefix, *argv]
+        return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+
+
+def _require_tools() -> None:
+    missing = [tool for tool in REQUIRED_TOOLS if shutil.which(tool) is None]
+    if missing:
+        pytest.fail(f"image tests need {', '.join(missing)}: {INSTALL_HINT}", pytrace=False)
+    if os.geteuid() != 0:
+        pytest.fail("image tests need root (buildah --isolation chroot and debootstrap)", pytrace=False)
+
+
+def image_config(engine: Buildah, image: str) -> dict:
+    """The Docker-format config of an image (Labels, User, Entrypoint, OnBuild, Env...)."""
+    return engine.inspect(image)["Docker"]["config"]
+
+
+@pytest.fixture(scope="session")
+def timings() -> Iterator[Timings]:
+    recorded = Timings()
+    yield recorded
+    if recorded.seconds:
+        print("\nimage build timings: " + ", ".join(f"{k} {v:.0f} s" for k, v in recorded.seconds.items()))
+
+
+@pytest.fixture(scope="session")
+def engine() -> Buildah:
+    _require_tools()
+    STORAGE.mkdir(parents=True, exist_ok=True)
+    return Buildah.under(STORAGE)
+
+
+@pytest.fixture(scope="session")
+def workdir() -> Path:
+    path = STORAGE / "work"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def secrets_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("secrets")
+
+
+@pytest.fixture(scope="session")
+def ca_bundle(secrets_dir: Path) -> Path:
+    """The host's CA bundle (needed to reach PyPI here) plus a canary line outside any PEM block."""
+    host = build.host_ca_bundle()
+    path = secrets_dir / "ca.pem"
+    path.write_text((host.read_text() if host else "") + f"\n# {CA_CANARY}\n")
+    return path
+
+
+@pytest.fixture(scope="session")
+def netrc_secret(secrets_dir: Path) -> Path:
+    path = secrets_dir / "netrc"
+    path.write_text(f"machine index.invalid login customer password {TOKEN_CANARY}\n")
+    return path
+
+
+@pytest.fixture(scope="session")
+def release() -> Release:
+    return load_catalog(CATALOG_FILE).newest_stable(PYTHON)
+
+
+@pytest.fixture(scope="session")
+def debian_base(engine: Buildah, workdir: Path, timings: Timings) -> str:
+    started = time.monotonic()
+    tag = base.make_base(engine, base.BaseSpec(mirror=base.host_mirror()), workdir=workdir)
+    timings.seconds["debootstrap base"] = time.monotonic() - started
+    return tag
+
+
+def _build(engine: Buildah, release: Release, debian_base: str, target: str, *, workdir: Path, ca: Path) -> str:
+    spec = build.ImageSpec(release=release, python=PYTHON, base_image=debian_base, target=target)
+    with tempfile.TemporaryFile("w+") as log:
+        try:
+            return build.build_image(engine, spec, workdir=workdir, ca_bundle=ca, output=log).tag
+        except Exception:
+            log.seek(0)
+            print(log.read()[-20000:])
+            raise
+
+
+@pytest.fixture(scope="session")
+def base_target_image(engine: Buildah, release: Release, debian_base: str, workdir: Path, ca_bundle: Path,
+                      timings: Timings) -> str:  # fmt: skip
+    """The `base` target (no ONBUILD), on the debootstrap base: the one full build of the session."""
+    started = time.monotonic()
+    tag = _build(engine, release, debian_base, "base", workdir=workdir, ca=ca_bundle)
+    timings.seconds["base target"] = time.monotonic() - started
+    return tag
+
+
+@pytest.fixture(scope="session")
+def runtime_image(engine: Buildah, release: Release, debian_base: str, workdir: Path, ca_bundle: Path,
+                  base_target_image: str, timings: Timings) -> str:  # fmt: skip
+    """The default target (ONBUILD hooks). Built after `base`, it takes every layer from the cache
+    (buildah 1.28 reuses a final stage's layers for an intermediate stage, not the other way)."""
+    started = time.monotonic()
+    tag = _build(engine, release, debian_base, "runtime", workdir=workdir, ca=ca_bundle)
+    timings.seconds["runtime target (cached layers)"] = time.monotonic() - started
+    return tag
+
+
+@pytest.fixture(scope="session")
+def container(engine: Buildah, base_target_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Container]:
+    """One working container of the image's file system (the `base` target: same layers as the
+    default target, but `buildah from` would run ONBUILD triggers of the default one)."""
+    result = subprocess.run(engine.base_command() + ["from", "--pull-never", base_target_image],
+                            capture_output=True, text=True, cwd=tmp_path_factory.mktemp("from"))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    name = result.stdout.strip()
+    yield Container(engine, name, image_config(engine, base_target_image))
+    subprocess.run(engine.base_command() + ["rm", name], capture_output=True, text=True)
+
+
+# The customer project of the ONBUILD tests (and of the layer search).
+PROVIDER = "apache-airflow-providers-sqlite"
+PROVIDER_VERSION = "4.3.4"
+DEBIAN_PACKAGE = "jq"
+
+
+def make_project(folder: Path, runtime_image: str, *, requirements: str, packages: str) -> Path:
+    """An astro-style project: Dockerfile, requirements.txt, packages.txt, dags/, include/, plugins/."""
+    folder.mkdir(parents=True)
+    (folder / "Dockerfile").write_text(f"FROM {runtime_image}\n")
+    (folder / "requirements.txt").write_bytes(requirements.encode())
+    (folder / "packages.txt").write_bytes(packages.encode())
+    (folder / "dags").mkdir()
+    shutil.copy(DAGS_DIR / "example_runtime_hello.py", folder / "dags")
+    (folder / "include").mkdir()
+    (folder / "include" / "data.csv").write_text("a,b\n1,2\n")
+    (folder / "plugins").mkdir()
+    (folder / "airflow_settings.yaml").write_text("airflow:\n  connections: []\n")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def customer_image(engine: Buildah, runtime_image: str, ca_bundle: Path, netrc_secret: Path,
+                   tmp_path_factory: pytest.TempPathFactory, timings: Timings) -> str:  # fmt: skip
+    """A project with a provider in requirements.txt and a Debian package in packages.txt, both
+    written with Windows line endings and comments; private-index secrets passed as build secrets."""
+    project = make_project(
+        tmp_path_factory.mktemp("customer") / "project",
+        runtime_image,
+        requirements=f"# our providers\r\n{PROVIDER}=={PROVIDER_VERSION}  # sqlite hooks\r\n\r\n",
+        packages=f"# OS tools\r\n{DEBIAN_PACKAGE}\r\n",
+    )
+    tag = "localhost/customer/project:test"
+    started = time.monotonic()
+    engine.build(BuildRequest(context=project, tag=tag, secrets={"ca": ca_bundle, "netrc": netrc_secret}, cache=False))
+    timings.seconds["customer project (ONBUILD)"] = time.monotonic() - started
+    return tag
