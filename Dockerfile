@@ -103,6 +103,8 @@ COPY --from=builder --chown=50000:0 /usr/local/astronomer/venv /usr/local/astron
 COPY --from=builder /etc/astronomer/constraints.txt /etc/astronomer/runtime-feed.json /etc/astronomer/
 # uv makes customers' requirement installs fast (ONBUILD); it honours UV_CONSTRAINT like pip honours pip.conf.
 COPY --from=builder /opt/uv/bin/uv /usr/local/bin/uv
+# Our example DAGs, for reference and smoke tests; customers' DAGs go to $AIRFLOW_HOME/dags.
+COPY --chown=50000:0 dags/*.py /usr/local/astronomer/example_dags/
 
 ENV ASTRONOMER_RUNTIME_VERSION=${RUNTIME_VERSION} \
     AIRFLOW__ASTRONOMER__RUNTIME_VERSION=${RUNTIME_VERSION} \

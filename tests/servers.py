@@ -20,6 +20,31 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def poll(check, *, timeout: float, interval: float = 1.0, what: str):  # noqa: ANN001, ANN201
+    """Call `check` until it returns something truthy, or fail the test after `timeout` seconds."""
+    import pytest
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+def stop_process_group(process: subprocess.Popen | None, timeout: float = 10.0) -> None:
+    """SIGTERM a process started with start_new_session=True and its children; SIGKILL after `timeout`."""
+    if process is None or process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
 def wait_until_healthy(url: str, process: subprocess.Popen, log_path: Path, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -40,6 +65,7 @@ class ControlPlaneServer:
 
     data_dir: Path
     port: int = field(default_factory=free_port)
+    database_url: str = ""
     process: subprocess.Popen | None = None
 
     @property
@@ -55,8 +81,9 @@ class ControlPlaneServer:
         return (self.data_dir / "admin-token").read_text().strip()
 
     def command(self, *args: str) -> list[str]:
+        database = ["--database-url", self.database_url] if self.database_url else []
         return [sys.executable, "-m", "astronomer_runtime", "control-plane", "--data-dir", str(self.data_dir),
-                "--port", str(self.port), *args]  # fmt: skip
+                "--port", str(self.port), *database, *args]  # fmt: skip
 
     def start(self) -> ControlPlaneServer:
         log = self.log_path.open("a")
@@ -65,13 +92,7 @@ class ControlPlaneServer:
         return self
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        stop_process_group(self.process, timeout=10)
 
     def restart(self) -> None:
         self.stop()
@@ -135,13 +156,7 @@ class AirflowApiServer:
         return self
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        stop_process_group(self.process, timeout=15)
 
 
 @dataclass
@@ -201,10 +216,4 @@ class LocalRuntime:
         return response.json()["secret"]
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        stop_process_group(self.process, timeout=20)

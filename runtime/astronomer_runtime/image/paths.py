@@ -16,6 +16,7 @@ CONTEXT_ENTRIES = (
     "pyproject.toml",
     "README.md",
     "astronomer_plugins",
+    "dags",
     "runtime/astronomer_runtime/__init__.py",
     "runtime/astronomer_runtime/errors.py",
     "runtime/astronomer_runtime/paths.py",

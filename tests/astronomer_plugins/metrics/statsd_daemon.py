@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import free_port
+from tests.servers import free_port, stop_process_group
 
 REPO = Path(__file__).resolve().parents[3]
 BACKEND = Path(__file__).with_name("statsd_json_backend.js")
@@ -34,10 +33,10 @@ def require_statsd() -> Path:
     entry = statsd_entrypoint()
     if shutil.which("node") and entry.exists():
         return entry
-    message = f"statsd daemon not installed ({entry}); run: npm install --prefix .local/statsd statsd@0.9.0"
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
+    pytest.fail(
+        f"statsd daemon not installed ({entry}); install it as .ci/run does: "
+        "npm install --prefix .local/statsd statsd@0.9.0 (Node.js and npm from Debian: apt-get install nodejs npm)"
+    )
 
 
 def _free_udp_port() -> int:
@@ -84,13 +83,7 @@ class StatsdDaemon:
         raise RuntimeError(f"statsd did not flush within 20s: {self.log_path.read_text()[-2000:]}")
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
+        stop_process_group(self.process)
 
     def received_lines(self) -> list[str]:
         """Every line statsd logged as received (dumpMessages: `<date> - DEBUG: <line>`)."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import socket
-import time
 from types import SimpleNamespace
 
 import pytest

@@ -14,9 +14,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
 import requests
@@ -24,7 +22,7 @@ import requests
 from astronomer_runtime.local.supervisor import processes_with_env
 from tests.astronomer_plugins.metrics.statsd_daemon import StatsdDaemon, require_statsd
 from tests.control_plane.conftest import make_tree
-from tests.servers import ControlPlaneServer, free_port
+from tests.servers import ControlPlaneServer, free_port, poll
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -32,15 +30,6 @@ DAG_ID = "example_runtime_hello"
 BUFFER = 4
 TASKS = {"runtime_version", "greet"}
 
-
-def _poll(check, *, timeout: float, interval: float = 1.0, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(interval)
-    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 @pytest.fixture(scope="module")
@@ -95,12 +84,12 @@ def airflow(tmp_path_factory: pytest.TempPathFactory, statsd: StatsdDaemon, cont
             except requests.ConnectionError:
                 return False
 
-        _poll(healthy, timeout=180, what="the api-server")
+        poll(healthy, timeout=180, what="the api-server")
         password = json.loads((home / "simple_auth_manager_passwords.json").read_text())["admin"]
         token = requests.post(f"{base_url}/auth/token", json={"username": "admin", "password": password}, timeout=10)
         api = requests.Session()
         api.headers["Authorization"] = f"Bearer {token.json()['access_token']}"
-        _poll(lambda: api.get(f"{base_url}/api/v2/dags/{DAG_ID}", timeout=10).ok, timeout=120, what="the DAG to be parsed")
+        poll(lambda: api.get(f"{base_url}/api/v2/dags/{DAG_ID}", timeout=10).ok, timeout=120, what="the DAG to be parsed")
         assert api.patch(f"{base_url}/api/v2/dags/{DAG_ID}", json={"is_paused": False}, timeout=10).ok
         yield {"api": api, "base_url": base_url, "tree": tree, "log": log_path, "process": process}
     finally:
@@ -125,7 +114,7 @@ def _run_dag(airflow: dict) -> str:
         state = api.get(url, timeout=10).json()["state"]
         return state if state in ("success", "failed") else None
 
-    return _poll(finished, timeout=180, interval=1, what="the DAG run to finish")
+    return poll(finished, timeout=180, interval=1, what="the DAG run to finish")
 
 
 def _batches(control_plane: ControlPlaneServer, deployment_id: str) -> list[dict]:
@@ -161,13 +150,13 @@ def test_tagged_statsd_and_push_then_an_outage(airflow: dict, statsd: StatsdDaem
                                              "operator=_PythonDecoratedOperator", "outcome=success")),
         ("airflow.astronomer.dag_run.outcome", (*identity, "component=scheduler", f"dag_id={DAG_ID}", "outcome=success")),
     ]  # fmt: skip
-    _poll(lambda: all(_has_key(statsd.counters(), name, *tags) for name, tags in expected), timeout=60,
+    poll(lambda: all(_has_key(statsd.counters(), name, *tags) for name, tags in expected), timeout=60,
           what=f"statsd to aggregate {expected}; it has {sorted(statsd.counters())[:40]}")  # fmt: skip
     assert statsd.counters()["statsd.bad_lines_seen"] == 0
     assert any(line.startswith("airflow.astronomer.dag_run.duration:") and "|ms|#" in line for line in statsd.received_lines())
 
     # The control plane got batches whose counts equal the run's task outcomes.
-    _poll(lambda: _task_outcomes(_batches(control_plane, tree.deployment_id)) == {(t, "success"): 1 for t in TASKS},
+    poll(lambda: _task_outcomes(_batches(control_plane, tree.deployment_id)) == {(t, "success"): 1 for t in TASKS},
           timeout=30, what="the push of the run's task outcomes")  # fmt: skip
     page = requests.get(f"{control_plane.url}/deployments/{tree.deployment_id}/status", timeout=10).text
     assert "id='tasks-success'>2<" in page and "id='tasks-failed'>0<" in page and DAG_ID in page
@@ -176,13 +165,13 @@ def test_tagged_statsd_and_push_then_an_outage(airflow: dict, statsd: StatsdDaem
     control_plane.stop()
     assert _run_dag(airflow) == "success"
     assert _run_dag(airflow) == "success"
-    _poll(lambda: "control plane unavailable" in airflow["log"].read_text(), timeout=30, what="the pusher to notice the outage")
+    poll(lambda: "control plane unavailable" in airflow["log"].read_text(), timeout=30, what="the pusher to notice the outage")
     assert airflow["process"].poll() is None
     control_plane.start()
     def resumed() -> list[dict]:
         return [b for b in _batches(control_plane, tree.deployment_id) if b["dropped_points"] > 0]
 
-    after = _poll(resumed, timeout=30, what="a push reporting the dropped points")[0]
+    after = poll(resumed, timeout=30, what="a push reporting the dropped points")[0]
     drops = [p["value"] for p in after["points"] if p["name"] == "astronomer.metrics.dropped_points"]
     assert drops == [after["dropped_points"]]
     assert len(after["points"]) <= BUFFER + 1  # the bound held for the whole outage
@@ -193,5 +182,5 @@ def test_tagged_statsd_and_push_then_an_outage(airflow: dict, statsd: StatsdDaem
     # Pushing resumed: a fresh run after the outage arrives with exact counts.
     seen = len(_batches(control_plane, tree.deployment_id))
     assert _run_dag(airflow) == "success"
-    _poll(lambda: _task_outcomes(_batches(control_plane, tree.deployment_id)[seen:]) == {(t, "success"): 1 for t in TASKS},
+    poll(lambda: _task_outcomes(_batches(control_plane, tree.deployment_id)[seen:]) == {(t, "success"): 1 for t in TASKS},
           timeout=30, what="the push after the outage")  # fmt: skip

@@ -7,15 +7,13 @@ import asyncio
 import importlib
 import json
 import textwrap
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import requests
 
-from tests.servers import LocalRuntime
+from tests.servers import LocalRuntime, poll
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -105,19 +103,10 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
         b.stop()
 
 
-def _poll(check, timeout: float, what: str):  # noqa: ANN001, ANN202
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(1)
-    pytest.fail(f"timed out waiting for {what}")
-
 
 def _run_in_a(pair: Pair, conf: dict) -> tuple[str, str]:
     """Trigger cross_trigger in A; return (run id, final state)."""
-    _poll(lambda: pair.a_api.get(f"{pair.a.url}/api/v2/dags/cross_trigger", timeout=10).ok, 120, "A to parse its DAG")
+    poll(lambda: pair.a_api.get(f"{pair.a.url}/api/v2/dags/cross_trigger", timeout=10).ok, timeout=120, what="A to parse its DAG")
     run = pair.a_api.post(f"{pair.a.url}/api/v2/dags/cross_trigger/dagRuns", json={"logical_date": None, "conf": conf}, timeout=10)
     assert run.status_code == 200, run.text
     run_id = run.json()["dag_run_id"]
@@ -129,7 +118,7 @@ def _wait_for_a_run(pair: Pair, run_id: str) -> str:
         state = pair.a_api.get(f"{pair.a.url}/api/v2/dags/cross_trigger/dagRuns/{run_id}", timeout=10).json()["state"]
         return state if state in ("success", "failed") else None
 
-    return _poll(finished, 240, f"A's run {run_id}")
+    return poll(finished, timeout=240, what=f"A's run {run_id}")
 
 
 def _b_runs(pair: Pair, dag_id: str) -> list[dict]:
@@ -153,8 +142,8 @@ def test_trigger_waits_through_the_triggerer_and_a_retry_reuses_the_run(pair: Pa
         timeout=10,
     )
     assert cleared.status_code == 200, cleared.text
-    _poll(lambda: pair.a_api.get(f"{pair.a.url}/api/v2/dags/cross_trigger/dagRuns/{run_id}/taskInstances/trigger",
-                                 timeout=10).json()["try_number"] == 2, 60, "the retry")  # fmt: skip
+    poll(lambda: pair.a_api.get(f"{pair.a.url}/api/v2/dags/cross_trigger/dagRuns/{run_id}/taskInstances/trigger",
+                                 timeout=10).json()["try_number"] == 2, timeout=60, what="the retry")  # fmt: skip
     assert _wait_for_a_run(pair, run_id) == "success"
     assert [r["dag_run_id"] for r in _b_runs(pair, "target_success")] == [remote["dag_run_id"]]
 
@@ -163,15 +152,19 @@ def test_a_failing_remote_run_fails_the_operator_with_its_state(pair: Pair) -> N
     _, state = _run_in_a(pair, {"target": "target_fail"})
     assert state == "failed"
     assert [r["state"] for r in _b_runs(pair, "target_fail")] == ["failed"]
-    assert "remote DAG run target_fail/astro_triggered__cross_trigger__" in pair.a.log_path.read_text()
-    assert "finished in state failed" in pair.a.log_path.read_text()
+    expected = "remote DAG run target_fail/astro_triggered__cross_trigger__"
+    log = poll(lambda: (text := pair.a.log_path.read_text()) if expected in text else None, timeout=30,
+               interval=0.5, what="the task's failure to reach the log")  # fmt: skip
+    assert "finished in state failed" in log
 
 
 def test_a_wrong_token_fails_with_a_clear_401_naming_the_connection(pair: Pair) -> None:
     _, state = _run_in_a(pair, {"conn": "deployment_b_bad"})
     assert state == "failed"
-    log = pair.a.log_path.read_text()
-    assert "astro_deployment connection 'deployment_b_bad'" in log and "refused the token (HTTP 401)" in log
+    expected = "astro_deployment connection 'deployment_b_bad'"
+    log = poll(lambda: (text := pair.a.log_path.read_text()) if expected in text else None, timeout=30,
+               interval=0.5, what="the task's failure to reach the log")  # fmt: skip
+    assert "refused the token (HTTP 401)" in log
     assert "not-a-token" not in log and pair.b_token not in log
 
 

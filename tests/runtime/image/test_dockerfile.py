@@ -136,3 +136,15 @@ def test_migrate_then_dags_test_example_dag(container: Container) -> None:
     output = _ok(result) + result.stderr
     assert "Hello from Astronomer Runtime 3.3-2" in output
     assert "state=success" in output.replace(" ", "").replace("'", "") or "success" in output.lower()
+
+
+def test_example_dags_ship_and_parse_in_the_image(container: Container) -> None:
+    probe = (
+        "from airflow.dag_processing.dagbag import DagBag; "
+        "bag = DagBag(dag_folder='/usr/local/astronomer/example_dags'); "
+        "print(sorted(bag.dag_ids), len(bag.import_errors))"
+    )
+    result = container.run(["python", "-c", probe], env={"AIRFLOW__CORE__LOAD_EXAMPLES": "False"}, timeout=300)
+    assert _ok(result).strip().splitlines()[-1] == (
+        "['example_cross_deployment', 'example_kubernetes_pod', 'example_runtime_hello'] 0"
+    )

@@ -16,22 +16,12 @@ import requests
 
 from astronomer_runtime.catalog import load_catalog
 from astronomer_runtime.local.supervisor import processes_with_env
-from tests.servers import free_port
+from tests.servers import free_port, poll
 
 pytestmark = pytest.mark.integration
 
 DAG_ID = "example_runtime_hello"
 
-
-def _poll(check, *, timeout: float, interval: float = 1.0, what: str):
-    """Call `check` until it returns something truthy, or fail after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(interval)
-    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 @pytest.fixture
@@ -66,7 +56,7 @@ def _healthy(base_url: str, process: subprocess.Popen, log_path: Path) -> bool:
 
 def test_example_dag_runs_green_and_stop_leaves_nothing(local_runtime) -> None:
     process, base_url, home, log_path = local_runtime
-    _poll(lambda: _healthy(base_url, process, log_path), timeout=180, what="the api-server to be healthy")
+    poll(lambda: _healthy(base_url, process, log_path), timeout=180, what="the api-server to be healthy")
 
     # People and tokens come from the seeded control plane: log in through its user picker, as a
     # browser would, then drive the REST API with the session cookie.
@@ -84,7 +74,7 @@ def test_example_dag_runs_green_and_stop_leaves_nothing(local_runtime) -> None:
     landed = api.get(picked.headers["Location"], allow_redirects=False, timeout=10)
     assert landed.status_code == 303 and api.cookies.get("_token")
 
-    _poll(lambda: api.get(f"{base_url}/api/v2/dags/{DAG_ID}", timeout=10).ok, timeout=120, what="the DAG to be parsed")
+    poll(lambda: api.get(f"{base_url}/api/v2/dags/{DAG_ID}", timeout=10).ok, timeout=120, what="the DAG to be parsed")
     assert api.patch(f"{base_url}/api/v2/dags/{DAG_ID}", json={"is_paused": False}, timeout=10).ok
     run = api.post(f"{base_url}/api/v2/dags/{DAG_ID}/dagRuns", json={"logical_date": None}, timeout=10)
     assert run.status_code == 200, run.text
@@ -94,7 +84,7 @@ def test_example_dag_runs_green_and_stop_leaves_nothing(local_runtime) -> None:
         state = api.get(run_url, timeout=10).json()["state"]
         return state if state in ("success", "failed") else None
 
-    assert _poll(finished, timeout=180, interval=2, what="the DAG run to finish") == "success"
+    assert poll(finished, timeout=180, interval=2, what="the DAG run to finish") == "success"
     xcom = api.get(f"{run_url}/taskInstances/runtime_version/xcomEntries/return_value", timeout=10)
     assert xcom.json()["value"] == load_catalog().newest_stable(f"{sys.version_info.major}.{sys.version_info.minor}").name
 
@@ -104,6 +94,18 @@ def test_example_dag_runs_green_and_stop_leaves_nothing(local_runtime) -> None:
     assert status.status_code == 200 and "Deployment local" in status.text
     assert f"Control plane status page: {seeded['control_plane_url']}/deployments/" in log_path.read_text()
     assert len(processes_with_env("AIRFLOW__ASTRONOMER__DEPLOYMENT_ID", seeded["deployment_id"])) >= 4
+    agent = {"Authorization": f"Bearer {Path(seeded['agent_token_file']).read_text().strip()}"}
+    components_url = f"{seeded['control_plane_url']}/v1/deployments/{seeded['deployment_id']}/components"
+
+    def all_healthy() -> bool:
+        listed = requests.get(components_url, headers=agent, timeout=10).json()
+        return sorted(c["component"] for c in listed if c["state"] == "healthy") == [
+            "api-server", "dag-processor", "scheduler", "triggerer",
+        ]  # fmt: skip
+
+    poll(all_healthy, timeout=60, what="all four components to show healthy on the control plane")
+    page = requests.get(f"{seeded['control_plane_url']}/deployments/{seeded['deployment_id']}/status", timeout=10).text
+    assert page.count("class='healthy'") >= 4
     assert len(processes_with_env("AIRFLOW_HOME", str(home))) >= 5
     stop_started = time.monotonic()
     os.kill(process.pid, signal.SIGTERM)
