@@ -121,6 +121,16 @@ def _wait_for_a_run(pair: Pair, run_id: str) -> str:
     return poll(finished, timeout=240, what=f"A's run {run_id}")
 
 
+def _log_with(runtime: LocalRuntime, expected: str) -> str:
+    """The runtime's log once it contains `expected` (task logs reach it a moment after the state)."""
+
+    def containing() -> str | None:
+        text = runtime.log_path.read_text()
+        return text if expected in text else None
+
+    return poll(containing, timeout=30, interval=0.5, what=f"{expected!r} in the log")
+
+
 def _b_runs(pair: Pair, dag_id: str) -> list[dict]:
     return pair.b_api.get(f"{pair.b.url}/api/v2/dags/{dag_id}/dagRuns", timeout=10).json()["dag_runs"]
 
@@ -153,8 +163,7 @@ def test_a_failing_remote_run_fails_the_operator_with_its_state(pair: Pair) -> N
     assert state == "failed"
     assert [r["state"] for r in _b_runs(pair, "target_fail")] == ["failed"]
     expected = "remote DAG run target_fail/astro_triggered__cross_trigger__"
-    log = poll(lambda: (text := pair.a.log_path.read_text()) if expected in text else None, timeout=30,
-               interval=0.5, what="the task's failure to reach the log")  # fmt: skip
+    log = _log_with(pair.a, expected)
     assert "finished in state failed" in log
 
 
@@ -162,8 +171,7 @@ def test_a_wrong_token_fails_with_a_clear_401_naming_the_connection(pair: Pair) 
     _, state = _run_in_a(pair, {"conn": "deployment_b_bad"})
     assert state == "failed"
     expected = "astro_deployment connection 'deployment_b_bad'"
-    log = poll(lambda: (text := pair.a.log_path.read_text()) if expected in text else None, timeout=30,
-               interval=0.5, what="the task's failure to reach the log")  # fmt: skip
+    log = _log_with(pair.a, expected)
     assert "refused the token (HTTP 401)" in log
     assert "not-a-token" not in log and pair.b_token not in log
 
