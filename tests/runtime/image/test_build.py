@@ -37,7 +37,7 @@ def test_build_args(spec: ImageSpec) -> None:
 def test_context_holds_only_what_the_dockerfile_copies(spec: ImageSpec, tmp_path: Path) -> None:
     context = stage_context(spec, tmp_path)
     top = sorted(path.name for path in context.iterdir())
-    assert top == ["Dockerfile", "README.md", "astronomer_plugins", "pyproject.toml", "runtime", "versions.yaml"]
+    assert top == ["Dockerfile", "README.md", "astronomer_plugins", "dags", "pyproject.toml", "runtime", "versions.yaml"]
     assert sorted(path.name for path in (context / "runtime" / "locks" / "3.3-2").iterdir()) == ["python3.12.txt"]
     assert not list(context.rglob("__pycache__"))
     assert (context / "runtime" / "image" / "rootfs" / "usr" / "local" / "bin" / "astro-entrypoint").is_file()
