@@ -14,7 +14,6 @@ rotated each round; BENCH_WINDOW seconds (default 20) are measured per run.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import signal
@@ -24,11 +23,14 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
-from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.control_plane.conftest import make_tree  # noqa: E402
+from tests.servers import ControlPlaneServer  # noqa: E402
+
 BENCH_DIR = REPO / ".bench" / "registration_overhead"
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
@@ -45,79 +47,19 @@ VARIANTS = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(url: str, process: subprocess.Popen, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"{process.args} exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit(f"{url} did not answer within {timeout:.0f}s")
-
-
-def admin_post(base: str, path: str, token: str, body: dict) -> dict:
-    request = urllib.request.Request(
-        base + path, data=json.dumps(body).encode(), method="POST",
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )  # fmt: skip
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
-
-
-@dataclass
-class ControlPlane:
-    data_dir: Path
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def log_path(self) -> Path:
-        return self.data_dir.parent / "control-plane.log"
-
-    def start(self) -> None:
-        command = [sys.executable, "-m", "astronomer_runtime", "control-plane", "--data-dir", str(self.data_dir),
-                   "--port", str(self.port), "serve"]  # fmt: skip
-        with self.log_path.open("a") as log:
-            self.process = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-        wait_for(f"{self.url}/health", self.process)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=15)
-
-    def deployment(self) -> dict[str, str]:
-        token = (self.data_dir / "admin-token").read_text().strip()
-        org = admin_post(self.url, "/v1/organizations", token, {"name": f"bench-{time.time_ns()}"})["id"]
-        ws = admin_post(self.url, f"/v1/organizations/{org}/workspaces", token, {"name": "bench"})["id"]
-        created = admin_post(self.url, f"/v1/organizations/{org}/deployments", token,
-                             {"name": "bench", "workspace_id": ws, "runtime_version": "3.3-2",
-                              "base_url": "http://127.0.0.1:8080"})  # fmt: skip
-        token_file = self.data_dir.parent / "agent-token"
-        token_file.write_text(created["agent_token"] + "\n")
-        token_file.chmod(0o600)
-        return {
-            "AIRFLOW__ASTRONOMER__CONTROL_PLANE_URL": self.url,
-            "AIRFLOW__ASTRONOMER__ORGANIZATION_ID": org,
-            "AIRFLOW__ASTRONOMER__WORKSPACE_ID": ws,
-            "AIRFLOW__ASTRONOMER__DEPLOYMENT_ID": created["deployment"]["id"],
-            "AIRFLOW__ASTRONOMER__AGENT_TOKEN_FILE": str(token_file),
-        }
+def deployment_settings(control_plane: ControlPlaneServer) -> dict[str, str]:
+    """A fresh organization, workspace and deployment, as the [astronomer] settings of its Airflow."""
+    tree = make_tree(control_plane, f"bench-{time.time_ns()}")
+    token_file = control_plane.data_dir.parent / "agent-token"
+    token_file.write_text(tree.agent_token + "\n")
+    token_file.chmod(0o600)
+    return {
+        "AIRFLOW__ASTRONOMER__CONTROL_PLANE_URL": control_plane.url,
+        "AIRFLOW__ASTRONOMER__ORGANIZATION_ID": tree.organization_id,
+        "AIRFLOW__ASTRONOMER__WORKSPACE_ID": tree.workspace_id,
+        "AIRFLOW__ASTRONOMER__DEPLOYMENT_ID": tree.deployment_id,
+        "AIRFLOW__ASTRONOMER__AGENT_TOKEN_FILE": str(token_file),
+    }
 
 
 class LoopTimes:
@@ -197,15 +139,14 @@ def main() -> int:
     run_dir.mkdir()
     from astronomer_runtime.local.home import LocalHome, environment, prepare
 
-    control_plane = ControlPlane(run_dir / "control-plane")
-    control_plane.start()
+    control_plane = ControlPlaneServer(run_dir / "control-plane").start()
     try:
         home = LocalHome(path=run_dir / "airflow", dags_folder=REPO / "dags")
         prepare(home)
         base_env = environment(home, runtime_version="3.3-2", parallelism=4)
         base_env = {k: v for k, v in base_env.items() if not k.startswith("AIRFLOW__ASTRONOMER__")}
         base_env.update({
-            **control_plane.deployment(),
+            **deployment_settings(control_plane),
             "AIRFLOW__ASTRONOMER__RUNTIME_VERSION": "3.3-2",
             "AIRFLOW__ASTRONOMER__METRICS_PUSH_ENABLED": "False",
             "AIRFLOW__METRICS__STATSD_ON": "True",

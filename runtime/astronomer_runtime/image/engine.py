@@ -96,14 +96,7 @@ class Buildah(Engine):
         # --format docker: OCI image configs have no ONBUILD field, so buildah would drop the hooks.
         command = self.base_command() + ["bud", "--isolation", self.isolation, "--format", "docker"]
         command += ["--layers"] if request.cache else ["--no-cache"]
-        command += ["--file", str(request.dockerfile or request.context / "Dockerfile"), "--tag", request.tag]
-        if request.target:
-            command += ["--target", request.target]
-        for key, value in sorted(request.build_args.items()):
-            command += ["--build-arg", f"{key}={value}"]
-        for secret_id, path in sorted(request.secrets.items()):
-            command += ["--secret", f"id={secret_id},src={path}"]
-        return command + [str(request.context)]
+        return command + _common_build_arguments(request)
 
     def exists(self, image: str) -> bool:
         result = subprocess.run(
@@ -144,14 +137,7 @@ class Docker(Engine):
         command = ["docker", "build", "--progress", "plain"]
         if not request.cache:
             command.append("--no-cache")
-        command += ["--file", str(request.dockerfile or request.context / "Dockerfile"), "--tag", request.tag]
-        if request.target:
-            command += ["--target", request.target]
-        for key, value in sorted(request.build_args.items()):
-            command += ["--build-arg", f"{key}={value}"]
-        for secret_id, path in sorted(request.secrets.items()):
-            command += ["--secret", f"id={secret_id},src={path}"]
-        return command + [str(request.context)]
+        return command + _common_build_arguments(request)
 
     def exists(self, image: str) -> bool:
         result = subprocess.run(["docker", "image", "inspect", image], capture_output=True, text=True)
@@ -204,3 +190,14 @@ def run_checked(command: Sequence[str], *, what: str, timeout: float | None = No
                               (result.stdout + result.stderr)[-4000:])  # fmt: skip
     return result.stdout
 
+
+def _common_build_arguments(request: BuildRequest) -> list[str]:
+    """What docker build and buildah bud spell the same way: file, tag, target, args, secrets, context."""
+    arguments = ["--file", str(request.dockerfile or request.context / "Dockerfile"), "--tag", request.tag]
+    if request.target:
+        arguments += ["--target", request.target]
+    for key, value in sorted(request.build_args.items()):
+        arguments += ["--build-arg", f"{key}={value}"]
+    for secret_id, path in sorted(request.secrets.items()):
+        arguments += ["--secret", f"id={secret_id},src={path}"]
+    return arguments + [str(request.context)]
