@@ -168,6 +168,37 @@ IMAGE = Option(
     example="registry.example.com/runtime:3.3-2@sha256:...",
 )
 
+# The Runtime page and its notices (astronomer_plugins/ui/).
+OFFLINE_FEED_FILE = Option(
+    "offline_feed_file",
+    "The update feed shipped with the image (runtimeVersionsV3 JSON): support dates and upgrades "
+    "when no control plane is reachable, e.g. in air-gapped installs.",
+    default="/etc/astronomer/runtime-feed.json",
+)
+RELEASE_MANIFEST_FILE = Option(
+    "release_manifest_file",
+    "What this release curates (JSON: name, airflowVersion, providers), shipped with the image; the "
+    "Runtime page compares it with the installed providers.",
+    default="/etc/astronomer/runtime-release.json",
+)
+UPDATE_CHECK_INTERVAL_HOURS = Option(
+    "update_check_interval_hours",
+    "How often the api-server fetches the control plane's release feed, in the background (never on "
+    "a page request). At least 1.",
+    type="float", default="24",
+)
+EOM_NOTICE_ENABLED = Option(
+    "eom_notice_enabled", "Show the end-of-maintenance banner on the Airflow dashboard.", type="boolean", default="True",
+)
+EOM_NOTICE_DAYS = Option(
+    "eom_notice_days",
+    "Show the end-of-maintenance banner from this many days before the release's end of maintenance.",
+    type="integer", default="30",
+)
+EOM_DISMISS_DAYS = Option(
+    "eom_dismiss_days", "Days a user's dismissal of the end-of-maintenance banner lasts.", type="integer", default="7",
+)
+
 # AstroKubernetesPodOperator: this deployment's pod defaults and limits.
 KPO_NAMESPACE = Option("kpo_namespace", "Namespace of pods started by AstroKubernetesPodOperator.", default="default")
 KPO_SERVICE_ACCOUNT = Option(
@@ -210,6 +241,12 @@ OPTIONS: tuple[Option, ...] = (
     REGISTRATION_ENABLED,
     HEARTBEAT_INTERVAL,
     IMAGE,
+    OFFLINE_FEED_FILE,
+    RELEASE_MANIFEST_FILE,
+    UPDATE_CHECK_INTERVAL_HOURS,
+    EOM_NOTICE_ENABLED,
+    EOM_NOTICE_DAYS,
+    EOM_DISMISS_DAYS,
     KPO_NAMESPACE,
     KPO_SERVICE_ACCOUNT,
     KPO_CPU_REQUEST,

@@ -39,3 +39,15 @@ class RuntimeFeed(_FeedModel):
 
     def to_json(self) -> str:
         return self.model_dump_json(by_alias=True, indent=2)
+
+
+class ReleaseManifest(_FeedModel):
+    """What one release curates (`/etc/astronomer/runtime-release.json` in the image): the Runtime
+    page compares it with what is installed to show customer-added or changed providers."""
+
+    name: str
+    airflow_version: str = Field(alias="airflowVersion")
+    providers: dict[str, str]
+
+    def to_json(self) -> str:
+        return self.model_dump_json(by_alias=True, indent=2)

@@ -13,10 +13,14 @@ from airflow.plugins_manager import AirflowPlugin
 from astronomer_plugins.metrics import listener as metrics_listener
 
 # Registration: the lifecycle listener (scheduler, dag-processor, triggerer; task runners return at
-# once) and the api-server's ASGI lifespan middleware. Both import only stdlib and pluggy; the
-# agent loads in components that register. See astronomer_plugins/registration/.
+# once) and the api-server's lifespan hooks. Both import only stdlib and pluggy; the agent loads in
+# components that register. See astronomer_plugins/registration/.
 from astronomer_plugins.registration import asgi as registration_asgi
 from astronomer_plugins.registration import listener as registration_listener
+
+# UI: the Runtime page (a lazily built FastAPI app shown through an external view), the dashboard
+# banner (a react_apps module) and the page's background refresh. See astronomer_plugins/ui/.
+from astronomer_plugins import ui
 
 
 class AstronomerPlugin(AirflowPlugin):
@@ -24,4 +28,7 @@ class AstronomerPlugin(AirflowPlugin):
 
     name = "astronomer"
     listeners = [metrics_listener, registration_listener]
-    fastapi_root_middlewares = [registration_asgi.MIDDLEWARE_ENTRY]
+    fastapi_apps = [ui.FASTAPI_APP]
+    fastapi_root_middlewares = [registration_asgi.MIDDLEWARE_ENTRY, ui.MIDDLEWARE_ENTRY]
+    external_views = [ui.RUNTIME_VIEW]
+    react_apps = [ui.EOM_BANNER]

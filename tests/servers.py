@@ -66,6 +66,7 @@ class ControlPlaneServer:
     data_dir: Path
     port: int = field(default_factory=free_port)
     database_url: str = ""
+    catalog_file: Path | None = None  # the catalog whose update feed it serves (default: versions.yaml)
     process: subprocess.Popen | None = None
 
     @property
@@ -82,7 +83,8 @@ class ControlPlaneServer:
 
     def command(self, *args: str) -> list[str]:
         database = ["--database-url", self.database_url] if self.database_url else []
-        return [sys.executable, "-m", "astronomer_runtime", "control-plane", "--data-dir", str(self.data_dir),
+        catalog = ["--catalog", str(self.catalog_file)] if self.catalog_file else []
+        return [sys.executable, "-m", "astronomer_runtime", *catalog, "control-plane", "--data-dir", str(self.data_dir),
                 "--port", str(self.port), *database, *args]  # fmt: skip
 
     def start(self) -> ControlPlaneServer:
@@ -166,6 +168,7 @@ class LocalRuntime:
     root: Path
     dags_folder: Path
     extra_env: dict[str, str] = field(default_factory=dict)
+    catalog_file: Path | None = None  # `astro-runtime --catalog`: the release it runs and the feed it serves
     port: int = field(default_factory=free_port)
     control_plane_port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
@@ -196,7 +199,8 @@ class LocalRuntime:
         env = {**os.environ, "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False", **self.extra_env}
         with self.log_path.open("a") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "astronomer_runtime", "dev", "--port", str(self.port), "--home", str(self.home),
+                [sys.executable, "-m", "astronomer_runtime", *(["--catalog", str(self.catalog_file)] if self.catalog_file else []),
+                 "dev", "--port", str(self.port), "--home", str(self.home),
                  "--control-plane-port", str(self.control_plane_port), "--dags-folder", str(self.dags_folder)],
                 env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 from astronomer_plugins.control_plane.models import (
     ComponentRegistration,
     ComponentStatus,
+    DeploymentProfile,
     Heartbeat,
     MetricBatch,
     MetricBatchAccepted,
@@ -213,6 +214,9 @@ class ControlPlaneClient:
             raise ControlPlaneResponseError(
                 f"GET components: unexpected answer: {exc}", status=response.status_code, body=response.text[:BODY_EXCERPT]
             ) from None
+
+    def deployment_profile(self, deployment_id: str) -> DeploymentProfile:
+        return self._parse(self.request("GET", f"/v1/deployments/{deployment_id}", idempotent=True), DeploymentProfile)
 
     def push_metrics(self, deployment_id: str, batch: MetricBatch) -> MetricBatchAccepted:
         """Gzip'd; safe to retry because the control plane counts a batch_id once."""

@@ -64,6 +64,18 @@ class ComponentStatus(ComponentRegistration):
     last_heartbeat: Heartbeat | None
 
 
+class DeploymentProfile(WireModel):
+    """GET /v1/deployments/{id} with the agent token: who this deployment is, for the Runtime page."""
+
+    organization_id: str
+    organization_name: str
+    workspace_id: str
+    workspace_name: str
+    deployment_id: str
+    deployment_name: str
+    runtime_version: str = ""
+
+
 class MetricPoint(WireModel):
     name: str = Field(min_length=1, max_length=255)
     type: Literal["counter", "gauge", "timer"]

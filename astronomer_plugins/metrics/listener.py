@@ -49,6 +49,12 @@ class _ProcessState:
 state = _ProcessState()
 
 
+def last_push_at() -> float | None:
+    """When this process last pushed metrics to the control plane (reported in heartbeats)."""
+    pusher = state.pusher
+    return pusher.last_push_at if pusher is not None else None
+
+
 def _reset_after_fork() -> None:
     global state
     state = _ProcessState()

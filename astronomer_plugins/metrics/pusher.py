@@ -105,6 +105,7 @@ class MetricsPusher:
         self.instance_id = f"{component}-{socket.gethostname()[:60]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"[:128]
         self.buffer = PushBuffer(capacity=buffer_size, instance_id=self.instance_id)
         self.pushes = 0
+        self.last_push_at: float | None = None  # epoch seconds of the last accepted batch
         self._stopping = threading.Event()
         self._client: ControlPlaneClient | None = None
         self._deployment_id = ""
@@ -206,6 +207,7 @@ class MetricsPusher:
             return
         self.buffer.acknowledge(batch)
         self.pushes += 1
+        self.last_push_at = time.time()
         if self._outage_logged:
             log.info("astronomer metrics: control plane reachable again; %d point(s) still buffered", len(self.buffer))
             self._outage_logged = False

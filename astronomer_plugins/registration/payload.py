@@ -11,6 +11,7 @@ import logging
 import os
 import platform
 import re
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -111,6 +112,9 @@ def job_status_probe(job: object, kind: str) -> StatusProbe:
                 healthy = age <= threshold
         except Exception as exc:  # noqa: BLE001 - a probe never costs a heartbeat
             log.debug("Job heartbeat probe failed: %s", exc)
+        pushed_at = _metrics_last_push_at()
+        if pushed_at is not None:
+            details["metrics_last_push_at"] = pushed_at
         if kind == "scheduler":
             try:
                 details.update(_scheduler_details(job))
@@ -119,6 +123,14 @@ def job_status_probe(job: object, kind: str) -> StatusProbe:
         return Heartbeat(healthy=healthy, details=details)
 
     return probe
+
+
+def _metrics_last_push_at() -> str | None:
+    """The metrics pusher's last accepted push in this process (ISO 8601), for the Runtime page.
+    Read from sys.modules: this runs on the agent's thread, which must never import."""
+    listener = sys.modules.get("astronomer_plugins.metrics.listener")
+    pushed = listener.last_push_at() if listener is not None else None
+    return dt.datetime.fromtimestamp(pushed, dt.UTC).isoformat() if pushed is not None else None
 
 
 def _job_heartbeat_age(job: object) -> tuple[float | None, float]:

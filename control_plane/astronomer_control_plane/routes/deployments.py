@@ -20,6 +20,7 @@ from astronomer_control_plane.status_page import render_status_page
 from astronomer_plugins.control_plane.models import (
     ComponentRegistration,
     ComponentStatus,
+    DeploymentProfile,
     Heartbeat,
     MetricBatch,
     MetricBatchAccepted,
@@ -52,6 +53,12 @@ def component_heartbeat(
 @router.delete("/components/{instance_id}", status_code=204)
 def deregister_component(instance_id: InstanceId, deployment: str = AGENT, cp: ControlPlane = CP) -> None:
     agents.deregister(cp, deployment, instance_id)
+
+
+@router.get("")
+def deployment_profile(deployment: str = AGENT, cp: ControlPlane = CP) -> DeploymentProfile:
+    """The deployment's organization, workspace and names (shown on the Runtime page)."""
+    return agents.profile(cp, deployment)
 
 
 @router.get("/components")

@@ -10,11 +10,20 @@ from sqlalchemy import select
 
 from astronomer_control_plane.context import ControlPlane
 from astronomer_control_plane.errors import BadRequest, NotFound
-from astronomer_control_plane.orm import ComponentInstance, Deployment, MetricBatchRecord, Revocation, utcnow
+from astronomer_control_plane.orm import (
+    ComponentInstance,
+    Deployment,
+    MetricBatchRecord,
+    Organization,
+    Revocation,
+    Workspace,
+    utcnow,
+)
 from astronomer_plugins.control_plane.models import (
     ComponentRegistration,
     ComponentState,
     ComponentStatus,
+    DeploymentProfile,
     Heartbeat,
     MetricBatch,
     MetricBatchAccepted,
@@ -71,6 +80,21 @@ def state_of(record: ComponentInstance, now: dt.datetime) -> ComponentState:
     if record.last_heartbeat is not None and not record.last_heartbeat.get("healthy", True):
         return ComponentState.UNHEALTHY
     return ComponentState.HEALTHY
+
+
+def profile(cp: ControlPlane, deployment_id: str) -> DeploymentProfile:
+    """The names behind the deployment's ids (the agent already knows the ids)."""
+    with cp.transaction() as session:
+        deployment = session.get(Deployment, deployment_id)
+        if deployment is None:
+            raise NotFound(f"deployment {deployment_id!r} not found", field="deployment_id")
+        organization = session.get(Organization, deployment.organization_id)
+        workspace = session.get(Workspace, deployment.workspace_id)
+        return DeploymentProfile(
+            organization_id=deployment.organization_id, organization_name=organization.name if organization else "",
+            workspace_id=deployment.workspace_id, workspace_name=workspace.name if workspace else "",
+            deployment_id=deployment.id, deployment_name=deployment.name, runtime_version=deployment.runtime_version,
+        )  # fmt: skip
 
 
 def components(cp: ControlPlane, deployment_id: str) -> list[ComponentStatus]:

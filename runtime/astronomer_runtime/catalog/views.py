@@ -1,4 +1,4 @@
-"""Derived views of the catalog: release diffs and the update feed."""
+"""Derived views of the catalog: release diffs, the update feed and one release's manifest."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from packaging.version import Version
 
-from astronomer_plugins.feed import FeedMetadata, FeedMigrations, FeedRelease, RuntimeFeed
+from astronomer_plugins.feed import FeedMetadata, FeedMigrations, FeedRelease, ReleaseManifest, RuntimeFeed
 from astronomer_runtime.catalog.catalog import Catalog
 from astronomer_runtime.catalog.models import Release
 
@@ -70,3 +70,8 @@ def feed(catalog: Catalog) -> RuntimeFeed:
             migrations=FeedMigrations(airflow_database=release.db_migration),
         )
     return RuntimeFeed(runtime_versions_v3=entries)
+
+
+def manifest(release: Release) -> ReleaseManifest:
+    """The curated content of one release, shipped next to the feed for the plugin's Runtime page."""
+    return ReleaseManifest(name=release.name, airflow_version=release.airflow, providers=dict(release.providers))

@@ -22,13 +22,15 @@ class LocalControlPlane:
     data_dir: Path
     port: int = 8800
     host: str = "127.0.0.1"
+    catalog_file: Path | None = None  # serves this catalog's update feed (default: versions.yaml)
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
     def _command(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "astronomer_runtime", "control-plane", "--data-dir", str(self.data_dir),
+        catalog = ["--catalog", str(self.catalog_file)] if self.catalog_file else []
+        return [sys.executable, "-m", "astronomer_runtime", *catalog, "control-plane", "--data-dir", str(self.data_dir),
                 "--host", self.host, "--port", str(self.port), *args]  # fmt: skip
 
     def serve(self) -> Component:

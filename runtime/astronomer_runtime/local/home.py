@@ -35,6 +35,14 @@ class LocalHome:
     def passwords_file(self) -> Path:
         return self.path / PASSWORDS_FILE
 
+    @property
+    def feed_file(self) -> Path:
+        return self.path / "runtime-feed.json"
+
+    @property
+    def release_manifest_file(self) -> Path:
+        return self.path / "runtime-release.json"
+
     def admin_password(self) -> str:
         return json.loads(self.passwords_file.read_text())[ADMIN_USER]
 
@@ -62,6 +70,13 @@ def prepare(home: LocalHome) -> None:
         _write_private(home.passwords_file, json.dumps({ADMIN_USER: secrets.token_urlsafe(12)}))
 
 
+def write_release_files(home: LocalHome, feed_json: str, manifest_json: str) -> None:
+    """The files an image ships in /etc/astronomer, for the Runtime page (rewritten every start)."""
+    home.path.mkdir(parents=True, exist_ok=True)
+    home.feed_file.write_text(feed_json)
+    home.release_manifest_file.write_text(manifest_json)
+
+
 def environment(home: LocalHome, *, runtime_version: str, parallelism: int = 4) -> dict[str, str]:
     """Settings shared by every local component, as AIRFLOW__* variables."""
     settings = {
@@ -80,6 +95,8 @@ def environment(home: LocalHome, *, runtime_version: str, parallelism: int = 4) 
         "AIRFLOW__API__WORKERS": "1",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home.path / 'airflow.db'}",
         "AIRFLOW__ASTRONOMER__RUNTIME_VERSION": runtime_version,
+        "AIRFLOW__ASTRONOMER__OFFLINE_FEED_FILE": str(home.feed_file),
+        "AIRFLOW__ASTRONOMER__RELEASE_MANIFEST_FILE": str(home.release_manifest_file),
     }
     # Tagged statsd when a statsd host is set (AIRFLOW__ASTRONOMER__STATSD_HOST), off otherwise.
     from astronomer_plugins.metrics.settings import airflow_statsd_environment
