@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from tests.control_plane.conftest import make_tree  # noqa: E402
-from tests.control_plane.flows import create_api_token  # noqa: E402
+from tests.control_plane.flows import create_api_token, deployment_settings  # noqa: E402
 from tests.servers import AirflowApiServer, ControlPlaneServer  # noqa: E402
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "4"))
@@ -99,7 +99,6 @@ def main() -> int:
         ours = AirflowApiServer(base / "ours", {})
         try:
             tree = make_tree(control_plane, "bench", base_url=ours.url)
-            (base / "agent-token").write_text(tree.agent_token)
             simple.environment = {
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(base / "simple" / "passwords.json"),
@@ -108,11 +107,7 @@ def main() -> int:
             ours.environment = {
                 "AIRFLOW__CORE__AUTH_MANAGER": "astronomer_plugins.auth.manager.AstronomerAuthManager",
                 "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
-                "AIRFLOW__ASTRONOMER__CONTROL_PLANE_URL": control_plane.url,
-                "AIRFLOW__ASTRONOMER__ORGANIZATION_ID": tree.organization_id,
-                "AIRFLOW__ASTRONOMER__WORKSPACE_ID": tree.workspace_id,
-                "AIRFLOW__ASTRONOMER__DEPLOYMENT_ID": tree.deployment_id,
-                "AIRFLOW__ASTRONOMER__AGENT_TOKEN_FILE": str(base / "agent-token"),
+                **deployment_settings(control_plane, tree),
             }
             simple.start()
             ours.start()

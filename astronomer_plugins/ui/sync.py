@@ -17,7 +17,9 @@ import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
+
+from pydantic import BaseModel
 
 from astronomer_plugins import config
 from astronomer_plugins.errors import AstronomerConfigError, ControlPlaneError
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
     from astronomer_plugins.control_plane.models import ComponentStatus, DeploymentProfile
 
 log = logging.getLogger(__name__)
+Model = TypeVar("Model", bound=BaseModel)
 
 FAILED_CHECK_RETRY_SECONDS = 3600.0
 OFFLINE_SOURCE = "offline catalog"
@@ -47,24 +50,22 @@ def _read_json(option: config.Option) -> tuple[dict | None, str | None]:
         return None, f"{path} cannot be read ({exc}); fix the file or [astronomer] {option.key}"
 
 
-def load_offline_feed() -> tuple[RuntimeFeed | None, str | None]:
-    data, problem = _read_json(config.OFFLINE_FEED_FILE)
+def _load(option: config.Option, model: type[Model], what: str) -> tuple[Model | None, str | None]:
+    data, problem = _read_json(option)
     if data is None:
         return None, problem
     try:
-        return RuntimeFeed.model_validate(data), None
+        return model.model_validate(data), None
     except ValueError as exc:
-        return None, f"{config.get(config.OFFLINE_FEED_FILE)} is not a release feed: {exc}"
+        return None, f"{config.get(option)} is not {what}: {exc}"
+
+
+def load_offline_feed() -> tuple[RuntimeFeed | None, str | None]:
+    return _load(config.OFFLINE_FEED_FILE, RuntimeFeed, "a release feed")
 
 
 def load_manifest() -> tuple[ReleaseManifest | None, str | None]:
-    data, problem = _read_json(config.RELEASE_MANIFEST_FILE)
-    if data is None:
-        return None, problem
-    try:
-        return ReleaseManifest.model_validate(data), None
-    except ValueError as exc:
-        return None, f"{config.get(config.RELEASE_MANIFEST_FILE)} is not a release manifest: {exc}"
+    return _load(config.RELEASE_MANIFEST_FILE, ReleaseManifest, "a release manifest")
 
 
 @dataclass(frozen=True)

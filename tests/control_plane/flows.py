@@ -74,3 +74,19 @@ def user_token(server: ControlPlaneServer, tree: Tree, user_id: str, redirect_pa
     )  # fmt: skip
     assert token.status_code == 200, token.text
     return token.json()["access_token"]
+
+
+def deployment_settings(server: ControlPlaneServer, tree: Tree, **extra: str) -> dict[str, str]:
+    """[astronomer] settings that connect an Airflow to this deployment, as the local runtime passes
+    them (the agent token in a 0600 file next to the control plane's data directory)."""
+    token_file = server.data_dir.parent / f"agent-token-{tree.deployment_id}"
+    token_file.write_text(tree.agent_token + "\n")
+    token_file.chmod(0o600)
+    return {
+        "AIRFLOW__ASTRONOMER__CONTROL_PLANE_URL": server.url,
+        "AIRFLOW__ASTRONOMER__ORGANIZATION_ID": tree.organization_id,
+        "AIRFLOW__ASTRONOMER__WORKSPACE_ID": tree.workspace_id,
+        "AIRFLOW__ASTRONOMER__DEPLOYMENT_ID": tree.deployment_id,
+        "AIRFLOW__ASTRONOMER__AGENT_TOKEN_FILE": str(token_file),
+        **extra,
+    }

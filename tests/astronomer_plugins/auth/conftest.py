@@ -12,6 +12,7 @@ import jwt
 import pytest
 
 from tests.control_plane.conftest import Tree, make_tree
+from tests.control_plane.flows import deployment_settings
 from tests.servers import AirflowApiServer, ControlPlaneServer
 
 MANAGER = "astronomer_plugins.auth.manager.AstronomerAuthManager"
@@ -81,19 +82,11 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         plugins = base / "plugins"
         plugins.mkdir()
         (plugins / "protected_test.py").write_text(PLUGIN)
-        token_file = base / "agent-token"
-        token_file.write_text(tree.agent_token)
-        token_file.chmod(0o600)
         airflow.environment = {
             "AIRFLOW__CORE__AUTH_MANAGER": MANAGER,
             "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(plugins),
-            "AIRFLOW__ASTRONOMER__CONTROL_PLANE_URL": control_plane.url,
-            "AIRFLOW__ASTRONOMER__ORGANIZATION_ID": tree.organization_id,
-            "AIRFLOW__ASTRONOMER__WORKSPACE_ID": tree.workspace_id,
-            "AIRFLOW__ASTRONOMER__DEPLOYMENT_ID": tree.deployment_id,
-            "AIRFLOW__ASTRONOMER__AGENT_TOKEN_FILE": str(token_file),
-            "AIRFLOW__ASTRONOMER__AUTH_REVOCATION_POLL_SECONDS": "2",
+            **deployment_settings(control_plane, tree, AIRFLOW__ASTRONOMER__AUTH_REVOCATION_POLL_SECONDS="2"),
         }
         airflow.start()
         yield Deployment(control_plane, airflow, tree)

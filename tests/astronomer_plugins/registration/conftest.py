@@ -11,6 +11,7 @@ import requests
 from astronomer_plugins.control_plane.models import ComponentStatus
 from tests.astronomer_plugins.registration.airflow_stack import AirflowStack, migrated_database
 from tests.control_plane.conftest import Tree, make_tree
+from tests.control_plane.flows import deployment_settings
 from tests.servers import ControlPlaneServer
 
 
@@ -37,18 +38,7 @@ def airflow_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def agent_settings(server: ControlPlaneServer, tree: Tree, *, interval: int, **extra: str) -> dict[str, str]:
     """[astronomer] settings of a deployment's components, as the local runtime passes them."""
-    token_file = server.data_dir.parent / f"agent-token-{tree.deployment_id}"
-    token_file.write_text(tree.agent_token + "\n")
-    token_file.chmod(0o600)
-    return {
-        "AIRFLOW__ASTRONOMER__CONTROL_PLANE_URL": server.url,
-        "AIRFLOW__ASTRONOMER__ORGANIZATION_ID": tree.organization_id,
-        "AIRFLOW__ASTRONOMER__WORKSPACE_ID": tree.workspace_id,
-        "AIRFLOW__ASTRONOMER__DEPLOYMENT_ID": tree.deployment_id,
-        "AIRFLOW__ASTRONOMER__AGENT_TOKEN_FILE": str(token_file),
-        "AIRFLOW__ASTRONOMER__HEARTBEAT_INTERVAL": str(interval),
-        **extra,
-    }
+    return deployment_settings(server, tree, AIRFLOW__ASTRONOMER__HEARTBEAT_INTERVAL=str(interval), **extra)
 
 
 @pytest.fixture

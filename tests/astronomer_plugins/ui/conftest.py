@@ -15,6 +15,7 @@ import yaml
 from astronomer_runtime import paths
 from astronomer_runtime.catalog import load_catalog, views
 from tests.control_plane.conftest import Tree, make_tree
+from tests.control_plane.flows import deployment_settings
 from tests.servers import AirflowApiServer, ControlPlaneServer
 
 RUNNING = "3.3-1"
@@ -59,18 +60,11 @@ def ui_deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UiDeploy
     airflow = AirflowApiServer(home=base / "airflow", environment={})
     try:
         tree = make_tree(control_plane, "ui-tests", base_url=airflow.url)
-        token_file = base / "agent-token"
-        token_file.write_text(tree.agent_token)
-        token_file.chmod(0o600)
         (base / "dags").mkdir()
         airflow.environment = {
             "AIRFLOW__CORE__AUTH_MANAGER": "astronomer_plugins.auth.manager.AstronomerAuthManager",
             "AIRFLOW__CORE__DAGS_FOLDER": str(base / "dags"),
-            "AIRFLOW__ASTRONOMER__CONTROL_PLANE_URL": control_plane.url,
-            "AIRFLOW__ASTRONOMER__ORGANIZATION_ID": tree.organization_id,
-            "AIRFLOW__ASTRONOMER__WORKSPACE_ID": tree.workspace_id,
-            "AIRFLOW__ASTRONOMER__DEPLOYMENT_ID": tree.deployment_id,
-            "AIRFLOW__ASTRONOMER__AGENT_TOKEN_FILE": str(token_file),
+            **deployment_settings(control_plane, tree),
             "AIRFLOW__ASTRONOMER__RUNTIME_VERSION": RUNNING,
             "AIRFLOW__ASTRONOMER__OFFLINE_FEED_FILE": str(feed_file),
             "AIRFLOW__ASTRONOMER__RELEASE_MANIFEST_FILE": str(manifest_file),
