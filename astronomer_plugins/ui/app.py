@@ -13,6 +13,7 @@ Airflow does not authenticate plugin apps: every route declares its permission t
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
@@ -26,8 +27,8 @@ from airflow.api_fastapi.auth.managers.base_auth_manager import BaseUser
 from astronomer_plugins import config
 from astronomer_plugins.auth.dependencies import requires_permission
 from astronomer_plugins.registration.payload import PROVIDER_PREFIX, provider_versions, runtime_version
-from astronomer_plugins.ui import sync
-from astronomer_plugins.ui.overview import BannerInfo, RuntimeOverview, build_overview
+from astronomer_plugins.ui import releases, sync
+from astronomer_plugins.ui.overview import BannerInfo, RuntimeOverview, banner_for, build_overview
 
 PREFIX = "/astronomer"
 RESOURCE = "Runtime"
@@ -36,12 +37,25 @@ HERE = Path(__file__).parent
 Viewer = Annotated[BaseUser, Depends(requires_permission("GET", RESOURCE))]
 
 
+@functools.cache
+def installed_providers() -> dict[str, str]:
+    """Read once per process: packages are installed when the image is built, not while Airflow runs."""
+    return {name: version for name, version in provider_versions().items() if name.startswith(PROVIDER_PREFIX)}
+
+
 def current_overview() -> RuntimeOverview:
     manifest, problem = sync.load_manifest()
-    installed = {name: version for name, version in provider_versions().items() if name.startswith(PROVIDER_PREFIX)}
     return build_overview(
-        sync.current().snapshot, installed, manifest, problem, running=runtime_version(), now=dt.datetime.now(dt.UTC)
-    )
+        sync.current().snapshot, installed_providers(), manifest, problem, running=runtime_version(),
+        now=dt.datetime.now(dt.UTC),
+    )  # fmt: skip
+
+
+def current_banner() -> BannerInfo | None:
+    """The banner alone (asked on every dashboard view): no package or manifest reading."""
+    snapshot, running = sync.current().snapshot, runtime_version()
+    entry = snapshot.feed.runtime_versions_v3.get(running) if snapshot.feed else None
+    return banner_for(running, releases.support_status(entry, dt.datetime.now(dt.UTC).date()))
 
 
 def _dismissed_by(request: Request, user: BaseUser) -> bool:
@@ -71,7 +85,7 @@ def create_app() -> FastAPI:
     def notice(request: Request, user: Viewer) -> BannerInfo | None:
         if _dismissed_by(request, user):
             return None
-        return current_overview().banner
+        return current_banner()
 
     @app.post("/api/notice/dismiss", status_code=204, summary="Hide the banner for this user for eom_dismiss_days")
     def dismiss(user: Viewer) -> Response:

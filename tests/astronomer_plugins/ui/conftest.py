@@ -26,7 +26,7 @@ CONNECTION_PASSWORD = "s3cr3t-connection-password"
 def near_end_of_maintenance_catalog(path: Path, release: str, days: int) -> Path:
     """versions.yaml with `release` reaching its end of maintenance `days` from today (written dates win)."""
     data = yaml.safe_load(paths.CATALOG_FILE.read_text())
-    end = dt.date.today() + dt.timedelta(days=days)
+    end = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=days)
     for entry in data["releases"]:
         if entry["name"] == release:
             entry["end_of_maintenance"] = end.isoformat()
