@@ -6,14 +6,19 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+import os
+import signal
+import subprocess
+import sys
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import requests
 
-from tests.servers import LocalRuntime, poll
+from tests.servers import LocalRuntime, poll, stop_process_group
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -42,8 +47,25 @@ def target_fail():
     work()
 
 
+@dag(dag_id="target_wait", schedule=None, start_date=START)
+def target_wait():
+    @task
+    def wait_for_release(dag_run=None):
+        import time
+        from pathlib import Path
+
+        release, deadline = Path(dag_run.conf["release_file"]), time.monotonic() + 300
+        while not release.exists():  # the test releases it once A's wait has moved triggerers
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{release} never appeared")
+            time.sleep(0.5)
+
+    wait_for_release()
+
+
 target_success()
 target_fail()
+target_wait()
 '''
 
 CALLERS = '''
@@ -57,6 +79,7 @@ def cross_trigger():
         task_id="trigger",
         astro_conn_id="{{ dag_run.conf.get('conn', 'deployment_b') }}",
         trigger_dag_id="{{ dag_run.conf.get('target', 'target_success') }}",
+        conf={"release_file": "{{ dag_run.conf.get('release_file', '') }}"},
         wait_for_completion=True, poke_interval=2, timeout=300,
     )
 cross_trigger()
@@ -94,6 +117,8 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
         bad = {**connection, "password": "not-a-token"}
         a = LocalRuntime(base / "a", base / "a-dags", extra_env={
             "AIRFLOW_CONN_DEPLOYMENT_B": json.dumps(connection), "AIRFLOW_CONN_DEPLOYMENT_B_BAD": json.dumps(bad),
+            # a triggerer silent for 15 s is lost: its triggers move to a live one (default 30 s)
+            "AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD": "15",
         })  # fmt: skip
         a.start()
         yield Pair(a, b, _api(a, a.admin_api_token()), _api(b, b_token), b_token)
@@ -193,3 +218,63 @@ def test_the_trigger_serialises_and_resumes(pair: Pair, monkeypatch: pytest.Monk
     payload = asyncio.run(asyncio.wait_for(first_event(), timeout=60))
     assert payload["status"] == "success" and payload["state"] == "success"
     assert payload["url"].startswith(f"{pair.b.url}/dags/target_success/runs/")
+
+
+def _triggerer_group(runtime: LocalRuntime) -> int:
+    """The process group of the runtime's triggerer (the supervisor gives each component its own)."""
+    home = f"AIRFLOW_HOME={runtime.home}".encode()
+    for entry in Path("/proc").iterdir():
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            environ = (entry / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"triggerer" in argv[1:3] and home in environ and os.getpgid(int(entry.name)) == int(entry.name):
+            return int(entry.name)
+    raise AssertionError(f"no triggerer of {runtime.home} is running")
+
+
+def _trigger_holder(runtime: LocalRuntime) -> int | None:
+    """The job id of the triggerer that holds A's one deferred trigger (from A's metadata database)."""
+    import sqlite3
+
+    with sqlite3.connect(f"file:{runtime.home / 'airflow.db'}?mode=ro", uri=True, timeout=10) as db:
+        row = db.execute(
+            "SELECT trigger.triggerer_id FROM task_instance JOIN trigger ON trigger.id = task_instance.trigger_id "
+            "WHERE task_instance.state = 'deferred'"
+        ).fetchone()
+    return row[0] if row else None
+
+
+def test_a_lost_triggerer_hands_the_wait_to_another(pair: Pair, tmp_path: Path) -> None:
+    """A's triggerer freezes (SIGSTOP, as a node that hangs) while it waits on B; a second triggerer
+    takes the trigger over from its serialised form and finishes the wait."""
+    release = tmp_path / "release"
+    poll(lambda: pair.a_api.get(f"{pair.a.url}/api/v2/dags/cross_trigger", timeout=10).ok, timeout=120, what="A to parse its DAG")
+    run = pair.a_api.post(f"{pair.a.url}/api/v2/dags/cross_trigger/dagRuns",
+                          json={"logical_date": None, "conf": {"target": "target_wait", "release_file": str(release)}}, timeout=10)  # fmt: skip
+    assert run.status_code == 200, run.text
+    run_id = run.json()["dag_run_id"]
+    ti_url = f"{pair.a.url}/api/v2/dags/cross_trigger/dagRuns/{run_id}/taskInstances/trigger"
+    poll(lambda: pair.a_api.get(ti_url, timeout=10).json()["state"] == "deferred", timeout=120, what="the wait to defer")
+
+    first, first_job = _triggerer_group(pair.a), poll(lambda: _trigger_holder(pair.a), timeout=60, what="a triggerer to pick the wait up")
+    environment = dict(line.split("=", 1) for line in (Path("/proc") / str(first) / "environ").read_text().split("\0") if "=" in line)
+    second_log = tmp_path / "second-triggerer.log"
+    with second_log.open("w") as log:
+        second = subprocess.Popen(
+            [str(Path(sys.executable).with_name("airflow")), "triggerer", "--skip-serve-logs"], env=environment,
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    os.killpg(first, signal.SIGSTOP)
+    try:
+        poll(lambda: _trigger_holder(pair.a) not in (None, first_job), timeout=120, interval=1,
+             what="the second triggerer to take the trigger over")  # fmt: skip
+        assert _b_runs(pair, "target_wait")[0]["state"] == "running"  # still waiting on B: nothing finished early
+        release.touch()
+        assert _wait_for_a_run(pair, run_id) == "success"
+    finally:
+        os.killpg(first, signal.SIGCONT)
+        stop_process_group(second)
+    assert [r["state"] for r in _b_runs(pair, "target_wait")] == ["success"]  # one remote run, no duplicate
+    assert pair.a_api.get(ti_url, timeout=10).json()["try_number"] == 1  # resumed, not retried
