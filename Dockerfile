@@ -9,8 +9,9 @@
 #   BASE_IMAGE       any Debian bookworm image with python${PYTHON_VERSION} and its venv module:
 #                    python:X.Y-slim-bookworm, or the debootstrap base (`astro-runtime image base`)
 # Targets: `base` (no ONBUILD, for platform images) and the default final stage (ONBUILD hooks for
-# customer projects, see runtime/image/README-section.md). Image files live in runtime/image/.
+# customer projects, see README.md, "The Runtime image"). Image files live in runtime/image/.
 # A CA bundle needed to reach PyPI is a build secret (`--secret id=ca,src=...`), never a layer.
+# `docker build` with the checkout as context works too: .dockerignore lets in only what is copied.
 ARG PYTHON_VERSION=3.12
 ARG BASE_IMAGE=python:${PYTHON_VERSION}-slim-bookworm
 
@@ -59,9 +60,10 @@ RUN --mount=type=secret,id=ca,target=/run/secrets/ca.pem \
     if [ -f /run/secrets/ca.pem ]; then export SSL_CERT_FILE=/run/secrets/ca.pem; fi \
  && /opt/uv/bin/uv pip install --quiet --python "${VIRTUAL_ENV}/bin/python" --no-deps /tmp/build/plugins
 
-# The permanent constraint (Airflow and its core dependencies) and the update feed for offline use.
-# Only the catalog modules of the build tooling come in (the feed is computed from versions.yaml).
-COPY runtime/image/constraints.py /tmp/build/
+# The permanent constraint (Airflow and its core dependencies), the update feed for offline use and
+# the manifest of this release (the plugin's Runtime page). Only the catalog modules of the build
+# tooling come in (both files are computed from versions.yaml by runtime/image/catalog_files.py).
+COPY runtime/image/constraints.py runtime/image/catalog_files.py /tmp/build/
 COPY versions.yaml /tmp/build/catalog/
 COPY runtime/astronomer_runtime/__init__.py runtime/astronomer_runtime/errors.py runtime/astronomer_runtime/paths.py \
      /tmp/build/catalog/astronomer_runtime/
@@ -71,8 +73,8 @@ RUN installed=$("${VIRTUAL_ENV}/bin/python" -c 'import importlib.metadata as m; 
       || { echo "Dockerfile: the lock of ${RUNTIME_VERSION} installs Airflow ${installed}, but AIRFLOW_VERSION is ${AIRFLOW_VERSION}; regenerate the locks (make lock) or fix the build arg" >&2; exit 1; }; } \
  && mkdir -p /etc/astronomer \
  && "${VIRTUAL_ENV}/bin/python" /tmp/build/constraints.py > /etc/astronomer/constraints.txt \
- && PYTHONPATH=/tmp/build/catalog "${VIRTUAL_ENV}/bin/python" -c 'import sys; from pathlib import Path; from astronomer_runtime.catalog import load_catalog, views; print(views.feed(load_catalog(Path(sys.argv[1]))).to_json())' \
-      /tmp/build/catalog/versions.yaml > /etc/astronomer/runtime-feed.json \
+ && PYTHONPATH=/tmp/build/catalog "${VIRTUAL_ENV}/bin/python" /tmp/build/catalog_files.py \
+      /tmp/build/catalog/versions.yaml "${RUNTIME_VERSION}" /etc/astronomer \
  && "${VIRTUAL_ENV}/bin/python" -m pip check \
  && chmod -R g=u "${VIRTUAL_ENV}"
 
@@ -87,11 +89,12 @@ SHELL ["/bin/bash", "-Eeuo", "pipefail", "-c"]
 COPY runtime/image/rootfs/ /
 
 # tini reaps zombies and forwards signals to the command. Package versions come with the base
-# image's Debian point release (pinning them would break with every security update).
+# image's Debian point release (pinning them would break with every security update). apt's package
+# caches (/var/cache/apt/*.bin, rebuilt by any `apt-get update`) are ~80 MB: they go with the lists.
 # hadolint ignore=DL3008
 RUN apt-get update -qq \
  && apt-get install -y -qq --no-install-recommends tini \
- && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/cache/apt/archives/*.deb /var/log/apt/* /var/log/dpkg.log \
  && useradd --uid 50000 --gid 0 --home-dir /usr/local/airflow --no-create-home --shell /bin/bash astro \
  && mkdir -p /usr/local/airflow/dags /usr/local/airflow/plugins /usr/local/airflow/include /usr/local/airflow/logs \
  && chown -R 50000:0 /usr/local/airflow \
@@ -100,7 +103,8 @@ RUN apt-get update -qq \
       /usr/local/bin/install-system-packages /usr/local/bin/install-python-dependencies
 
 COPY --from=builder --chown=50000:0 /usr/local/astronomer/venv /usr/local/astronomer/venv
-COPY --from=builder /etc/astronomer/constraints.txt /etc/astronomer/runtime-feed.json /etc/astronomer/
+COPY --from=builder /etc/astronomer/constraints.txt /etc/astronomer/runtime-feed.json /etc/astronomer/runtime-release.json \
+     /etc/astronomer/
 # uv makes customers' requirement installs fast (ONBUILD); it honours UV_CONSTRAINT like pip honours pip.conf.
 COPY --from=builder /opt/uv/bin/uv /usr/local/bin/uv
 # Our example DAGs, for reference and smoke tests; customers' DAGs go to $AIRFLOW_HOME/dags.

@@ -31,7 +31,7 @@ lock-check: venv
 clean:
 	rm -rf $(VENV) .local .bench
 
-# The Runtime image (runtime/image/README-section.md). IMAGE_ARGS passes options through, e.g.
+# The Runtime image (README.md, "The Runtime image"). IMAGE_ARGS passes options through, e.g.
 # make image IMAGE_ARGS='--release 3.3-2 --python 3.11 --base-image localhost/astronomer/debian-python:bookworm'
 IMAGE_ARGS ?=
 .PHONY: base-image image image-test

@@ -3,7 +3,8 @@
 Uses the image tests' buildah storage (.local/image-tests) and the debootstrap base, so run the image
 tests once first (or let this script build everything, cold). Prints, in one run:
 - the image's size and the size of what it has to hold (base image + venv + uv + our files); the
-  overhead target is <= 5 %;
+  overhead target is <= 5 %; each layer's size with the step that made it (what to look at when the
+  ratio grows: a chown/chmod -R after a COPY duplicates the files, apt caches left behind...);
 - the build time of the `base` target from a warm layer cache;
 - a 10-package customer requirements file installed with uv (our ONBUILD) vs plain pip, same image.
 """
@@ -33,12 +34,23 @@ REQUIREMENTS = [  # 10 pure-Python packages that Airflow does not already bring
 
 def image_bytes(engine: Buildah, image: str, scratch: Path) -> int:
     """Uncompressed size: the sum of the image's exported layers (what a registry would store)."""
+    return sum(layer_bytes(engine, image, scratch))
+
+
+def layer_bytes(engine: Buildah, image: str, scratch: Path) -> list[int]:
+    """Uncompressed size of each exported layer, bottom first."""
     target = scratch / image.replace("/", "_").replace(":", "_")
     subprocess.run(engine.base_command() + ["push", "--quiet", "--disable-compression", image, f"oci:{target}"],
                    capture_output=True, text=True, check=True)  # fmt: skip
     manifest_digest = json.loads((target / "index.json").read_text())["manifests"][0]["digest"].split(":")[1]
     manifest = json.loads((target / "blobs" / "sha256" / manifest_digest).read_text())
-    return sum(_uncompressed(target / "blobs" / "sha256" / layer["digest"].split(":")[1]) for layer in manifest["layers"])
+    return [_uncompressed(target / "blobs" / "sha256" / layer["digest"].split(":")[1]) for layer in manifest["layers"]]
+
+
+def layer_steps(engine: Buildah, image: str) -> list[str]:
+    """The Dockerfile step behind each layer (history entries that made one), bottom first."""
+    history = engine.inspect(image)["Docker"]["history"]
+    return [" ".join(step.get("created_by", "").split())[:90] for step in history if not step.get("empty_layer")]
 
 
 def _uncompressed(blob: Path) -> int:
@@ -86,7 +98,8 @@ def main() -> int:
                                             "/etc/astronomer /usr/local/bin/astro-* /usr/local/bin/install-* | cut -f1")  # fmt: skip
         with tempfile.TemporaryDirectory(dir=workdir) as scratch:
             content_bytes = image_bytes(engine, base_tag, Path(scratch)) + sum(int(value) for value in content.split())
-            total = image_bytes(engine, warm.tag, Path(scratch))
+            layers = layer_bytes(engine, warm.tag, Path(scratch))
+            total = sum(layers)
         requirements = " ".join(REQUIREMENTS)
         uv_seconds, _ = run(engine, container, f"uv pip install --no-cache --quiet {requirements}", ca=ca)
         pip_container = fresh(engine, warm.tag)
@@ -99,6 +112,10 @@ def main() -> int:
     print(f"image_size: Runtime {release.name} / Python {PYTHON} on the debootstrap base ({engine.storage_driver})")
     print(f"  image {total / 1e6:.0f} MB, content (base + venv + uv + our files) {content_bytes / 1e6:.0f} MB, "
           f"overhead ratio {total / content_bytes:.3f} (target <= 1.05)")  # fmt: skip
+    steps = layer_steps(engine, warm.tag)
+    print("  layers (uncompressed), to find what duplicates data:")
+    for size, step in zip(layers, steps if len(steps) == len(layers) else ["?"] * len(layers)):
+        print(f"    {size / 1e6:9.1f} MB  {step}")
     print(f"  build of the base target from a warm cache: {warm.seconds:.1f} s")
     print(f"  10-package requirements: uv {uv_seconds:.1f} s, pip {pip_seconds:.1f} s, ratio uv/pip {uv_seconds / pip_seconds:.2f}")
     return 0

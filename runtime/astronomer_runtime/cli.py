@@ -101,17 +101,26 @@ def cmd_lock(catalog: Catalog, args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def cmd_audit(catalog: Catalog, args: argparse.Namespace) -> int:
+    from astronomer_runtime import audit
+
+    return audit.run(catalog, args.release)
+
+
 def cmd_dev(catalog: Catalog, args: argparse.Namespace) -> int:
     from astronomer_runtime.local import runner
     from astronomer_runtime.local.control_plane import LocalControlPlane
-    from astronomer_runtime.local.home import LocalHome
+    from astronomer_runtime.local.home import LocalHome, write_release_files
 
     python = f"{sys.version_info.major}.{sys.version_info.minor}"
     release = catalog.newest_stable(python)
     home = LocalHome(path=args.home.resolve(), dags_folder=args.dags_folder.resolve(), port=args.port)
+    write_release_files(home, views.feed(catalog).to_json(), views.manifest(release).to_json())
     control_plane = (
         None if args.without_control_plane
-        else LocalControlPlane(data_dir=home.path.parent / "control-plane", port=args.control_plane_port)
+        else LocalControlPlane(
+            data_dir=home.path.parent / "control-plane", port=args.control_plane_port, catalog_file=args.catalog.resolve()
+        )
     )  # fmt: skip
     return runner.run(home, runtime_version=release.name, control_plane=control_plane)
 
@@ -149,6 +158,10 @@ def build_parser() -> argparse.ArgumentParser:
     lock.add_argument("--offline", action="store_true", help="check committed locks against the catalog, no network")
     lock.add_argument("--release", action="append", help="only this release (repeatable)")
     lock.set_defaults(handler=cmd_lock)
+
+    audit = commands.add_parser("audit", help="pip-audit every lock; findings must be in the release's changelog")
+    audit.add_argument("--release", action="append", help="only this release (repeatable)")
+    audit.set_defaults(handler=cmd_audit)
 
     dev = commands.add_parser("dev", help="run the local runtime (api-server, scheduler, dag-processor, triggerer)")
     dev.add_argument("--port", type=int, default=8080)

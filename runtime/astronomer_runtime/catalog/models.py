@@ -64,9 +64,19 @@ class PythonSupport(_Strict):
     default: PythonVersion
 
 
+class SecurityStatus(str, Enum):
+    FIXED = "fixed"  # this release no longer ships the vulnerable version
+    ACCEPTED = "accepted"  # still shipped, knowingly: the summary says why (not reachable, no fix yet...)
+
+
 class SecurityFix(_Strict):
-    cve: Annotated[str, Field(pattern=r"^CVE-\d{4}-\d{4,}$")]
+    """A known vulnerability and what this release does about it (`astro-runtime audit` checks it).
+    `cve` is the CVE id, or the advisory id (GHSA-..., PYSEC-...) when the advisory has no CVE."""
+
+    cve: Annotated[str, Field(pattern=r"^(CVE-\d{4}-\d{4,}|GHSA(-[23456789cfghjmpqrvwx]{4}){3}|PYSEC-\d{4}-\d+)$")]
     summary: str = Field(min_length=1)
+    status: SecurityStatus = SecurityStatus.FIXED
+    package: str | None = None
 
 
 class Changelog(_Strict):

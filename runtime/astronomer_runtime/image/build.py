@@ -27,7 +27,9 @@ from astronomer_runtime.paths import REPO_ROOT
 
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 TARGETS = ("runtime", "base")
-_IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", ".pytest_cache")
+# The same as the "Never" block of .dockerignore, so both contexts give the same layers.
+_IGNORED = shutil.ignore_patterns("__pycache__", "*.py[cod]", "*.egg-info", ".pytest_cache", ".ruff_cache", ".mypy_cache",
+                                  "*.swp", ".DS_Store")  # fmt: skip
 
 
 @dataclass(frozen=True)

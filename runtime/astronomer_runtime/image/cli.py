@@ -7,12 +7,14 @@ other `astro-runtime` commands and return the exit status.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from astronomer_runtime.image import base, build
-from astronomer_runtime.image.engine import Engine, detect_engine
+from astronomer_runtime.image import base, build, sbom
+from astronomer_runtime.image.engine import Buildah, Engine, detect_engine
 from astronomer_runtime.image.paths import DEFAULT_WORKDIR
 
 if TYPE_CHECKING:
@@ -46,8 +48,26 @@ def cmd_build(catalog: Catalog, args: argparse.Namespace) -> int:
     result = build.build_image(engine, spec, workdir=args.workdir, ca_bundle=ca_bundle,
                                cache=not args.no_cache, output=sys.stderr)  # fmt: skip
     print(f"Built {result.tag} in {result.seconds:.0f} s", file=sys.stderr)
+    if not args.no_sbom:
+        source = result.tag
+        if spec.target != "base" and isinstance(engine, Buildah):
+            # `buildah from` runs the default target's ONBUILD triggers; the base target has the same
+            # layers without them (and builds from the layer cache in seconds).
+            source = build.build_image(engine, replace(spec, target="base", tag=None), workdir=args.workdir,
+                                       ca_bundle=ca_bundle, output=sys.stderr).tag  # fmt: skip
+        path = args.sbom or sbom.default_path(args.workdir, result.tag)
+        subject = sbom.ImageSubject(tag=result.tag, release=release.name, python=python)
+        sbom.write_sbom(engine, subject, path, tool_version=tool_version(), source_image=source)
+        print(f"SBOM (CycloneDX JSON): {path}", file=sys.stderr)
     print(result.tag)
     return 0
+
+
+def tool_version() -> str:
+    try:
+        return importlib.metadata.version("astronomer-runtime-tools")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -78,5 +98,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     image_build.add_argument("--ca-bundle", type=Path, help="CA bundle passed as build secret `ca` (default: the host's)")
     image_build.add_argument("--no-ca", action="store_true", help="pass no CA bundle")
     image_build.add_argument("--no-cache", action="store_true", help="do not reuse cached layers")
+    image_build.add_argument("--sbom", type=Path, help="where to write the image's CycloneDX JSON SBOM "
+                             "(default <workdir>/sbom/<image tag>.cdx.json)")  # fmt: skip
+    image_build.add_argument("--no-sbom", action="store_true", help="write no SBOM")
     _common(image_build)
     image_build.set_defaults(handler=cmd_build)

@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -52,6 +53,10 @@ class Engine(ABC):
     @abstractmethod
     def exists(self, image: str) -> bool:
         """Whether the engine's storage holds this image."""
+
+    @abstractmethod
+    def run_in_image(self, image: str, argv: Sequence[str], *, timeout: float = 300) -> str:
+        """Run a command in a throwaway container of `image` (no entrypoint) and return its stdout."""
 
     def environment(self) -> dict[str, str]:
         return dict(os.environ)
@@ -94,7 +99,8 @@ class Buildah(Engine):
 
     def build_command(self, request: BuildRequest) -> list[str]:
         # --format docker: OCI image configs have no ONBUILD field, so buildah would drop the hooks.
-        command = self.base_command() + ["bud", "--isolation", self.isolation, "--format", "docker"]
+        # --force-rm: a failed build (e.g. a refused ONBUILD step) leaves no working container behind.
+        command = self.base_command() + ["bud", "--isolation", self.isolation, "--format", "docker", "--force-rm"]
         command += ["--layers"] if request.cache else ["--no-cache"]
         return command + _common_build_arguments(request)
 
@@ -104,6 +110,17 @@ class Buildah(Engine):
         )
         return result.returncode == 0
 
+    def run_in_image(self, image: str, argv: Sequence[str], *, timeout: float = 300) -> str:
+        # From an empty folder: nothing of the caller's working directory reaches the container.
+        with tempfile.TemporaryDirectory(prefix="buildah-from-") as empty:
+            name = run_checked(self.base_command() + ["from", "--pull-never", image], what=f"buildah from {image}",
+                               cwd=empty).strip()  # fmt: skip
+        try:
+            return run_checked(self.base_command() + ["run", "--isolation", self.isolation, name, "--", *argv],
+                               what=f"buildah run in {image}", timeout=timeout)  # fmt: skip
+        finally:
+            subprocess.run(self.base_command() + ["rm", name], capture_output=True, text=True)
+
     @classmethod
     def under(cls, folder: Path) -> Buildah:
         """buildah with storage under `folder`: overlay when the kernel allows it here, else vfs.
@@ -111,6 +128,7 @@ class Buildah(Engine):
         vfs copies the whole root filesystem for every build step (minutes and gigabytes for
         this image); overlay does not, but needs mount rights that some CI containers lack.
         """
+        folder = folder.resolve()  # commands may run from another working directory (run_in_image)
         driver = "overlay" if overlay_works(folder / "overlay", folder / "run-overlay") else "vfs"
         return cls(root=folder / driver, runroot=folder / f"run-{driver}", storage_driver=driver)
 
@@ -142,6 +160,10 @@ class Docker(Engine):
     def exists(self, image: str) -> bool:
         result = subprocess.run(["docker", "image", "inspect", image], capture_output=True, text=True)
         return result.returncode == 0
+
+    def run_in_image(self, image: str, argv: Sequence[str], *, timeout: float = 300) -> str:
+        command = ["docker", "run", "--rm", "--entrypoint", argv[0], image, *argv[1:]]
+        return run_checked(command, what=f"docker run in {image}", timeout=timeout)
 
 
 def overlay_works(root: Path, runroot: Path) -> bool:
@@ -182,9 +204,9 @@ def detect_engine(prefer: str | None = None, *, buildah_storage: Path | None = N
     return Buildah.under(buildah_storage) if buildah_storage else Buildah()
 
 
-def run_checked(command: Sequence[str], *, what: str, timeout: float | None = None) -> str:
+def run_checked(command: Sequence[str], *, what: str, timeout: float | None = None, cwd: str | Path | None = None) -> str:
     """Run a helper command; on failure raise with its output, naming what was attempted."""
-    result = subprocess.run(list(command), capture_output=True, text=True, timeout=timeout)
+    result = subprocess.run(list(command), capture_output=True, text=True, timeout=timeout, cwd=cwd)
     if result.returncode != 0:
         raise ImageBuildError(f"{what} failed (exit {result.returncode}): {' '.join(command)}",
                               (result.stdout + result.stderr)[-4000:])  # fmt: skip

@@ -23,6 +23,7 @@ CONTEXT_ENTRIES = (
     "runtime/astronomer_runtime/catalog",
     "runtime/image/build-requirements.txt",
     "runtime/image/constraints.py",
+    "runtime/image/catalog_files.py",
     "runtime/image/rootfs",
 )
 

@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,8 +21,9 @@ import pytest
 
 from astronomer_runtime.catalog import Release, load_catalog
 from astronomer_runtime.image import base, build
-from astronomer_runtime.image.engine import INSTALL_HINT, Buildah, BuildRequest
+from astronomer_runtime.image.engine import INSTALL_HINT, Buildah, BuildRequest, Docker
 from astronomer_runtime.paths import CATALOG_FILE, DAGS_DIR, REPO_ROOT
+from tests.runtime.image.drivers import BuildahDriver, DockerDriver, ImageDriver, docker_client
 
 STORAGE = Path(os.environ.get("ASTRO_RUNTIME_IMAGE_TEST_STORAGE", REPO_ROOT / ".local" / "image-tests"))
 PYTHON = "3.11"  # Debian bookworm's Python: the debootstrap base has no other
@@ -36,35 +37,6 @@ class Timings:
     """Build durations of this session, printed at its end (the numbers behind the report)."""
 
     seconds: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass
-class Container:
-    """A working container of an image, driven with `buildah run` (no engine, no daemon)."""
-
-    engine: Buildah
-    name: str
-    config: dict
-
-    def run(
-        self,
-        argv: Sequence[str],
-        *,
-        env: dict[str, str] | None = None,
-        user: str | None = None,
-        entrypoint: bool = False,
-        timeout: float = 300,
-    ) -> subprocess.CompletedProcess[str]:
-        """Run a command in the container; `entrypoint=True` goes through the image's ENTRYPOINT."""
-        command = self.engine.base_command() + ["run", "--isolation", "chroot"]
-        # tini is not PID 1 under `buildah run`; as a subreaper it still reaps and stays quiet.
-        for key, value in {"TINI_SUBREAPER": "1", **(env or {})}.items():
-            command += ["--env", f"{key}={value}"]
-        if user:
-            command += ["--user", user]
-        prefix = list(self.config.get("Entrypoint") or []) if entrypoint else []
-        command += [self.name, "--", *prefix, *argv]
-        return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
 
 
 def _require_tools() -> None:
@@ -168,16 +140,38 @@ def runtime_image(engine: Buildah, release: Release, debian_base: str, workdir: 
     return tag
 
 
-@pytest.fixture(scope="session")
-def container(engine: Buildah, base_target_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Container]:
-    """One working container of the image's file system (the `base` target: same layers as the
-    default target, but `buildah from` would run ONBUILD triggers of the default one)."""
-    result = subprocess.run(engine.base_command() + ["from", "--pull-never", base_target_image],
-                            capture_output=True, text=True, cwd=tmp_path_factory.mktemp("from"))  # fmt: skip
+def start_buildah_container(engine: Buildah, image: str, cwd: Path) -> BuildahDriver:
+    """A working container of `image` (run from an empty folder: nothing of the checkout leaks in)."""
+    result = subprocess.run(engine.base_command() + ["from", "--pull-never", image], capture_output=True, text=True, cwd=cwd)
     assert result.returncode == 0, result.stderr
-    name = result.stdout.strip()
-    yield Container(engine, name, image_config(engine, base_target_image))
-    subprocess.run(engine.base_command() + ["rm", name], capture_output=True, text=True)
+    return BuildahDriver(engine, result.stdout.strip(), image_config(engine, image))
+
+
+@pytest.fixture(scope="session")
+def docker_image(release: Release, ca_bundle: Path, tmp_path_factory: pytest.TempPathFactory, timings: Timings) -> str:
+    """The `base` target built by `docker build` on the official python slim image (Docker Hub is
+    reachable wherever a Docker engine is)."""
+    spec = build.ImageSpec(release=release, python=PYTHON, base_image=build.default_base_image(PYTHON), target="base")
+    started = time.monotonic()
+    tag = build.build_image(Docker(), spec, workdir=tmp_path_factory.mktemp("docker"), ca_bundle=ca_bundle).tag
+    timings.seconds["docker build (base target)"] = time.monotonic() - started
+    return tag
+
+
+@pytest.fixture(scope="session", params=["buildah", "docker"])
+def container(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ImageDriver]:
+    """One container of the `base` target (same layers as the default target, without its ONBUILD
+    triggers), driven by buildah here and by the docker SDK where a Docker engine answers."""
+    if request.param == "docker":
+        client, reason = docker_client()
+        if client is None:
+            pytest.skip(reason)
+        driver: ImageDriver = DockerDriver.start(client, request.getfixturevalue("docker_image"))
+    else:
+        engine = request.getfixturevalue("engine")
+        driver = start_buildah_container(engine, request.getfixturevalue("base_target_image"), tmp_path_factory.mktemp("from"))
+    yield driver
+    driver.close()
 
 
 # The customer project of the ONBUILD tests (and of the layer search).

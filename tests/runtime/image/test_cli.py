@@ -32,3 +32,10 @@ def test_build_options() -> None:
 def test_base_command() -> None:
     args = parse("image", "base", "--mirror", "http://m/debian", "--force")
     assert (args.handler, args.suite, args.mirror, args.force) == (cmd_base, "bookworm", "http://m/debian", True)
+
+
+def test_build_sbom_options() -> None:
+    assert (parse("image", "build").sbom, parse("image", "build").no_sbom) == (None, False)
+    args = parse("image", "build", "--sbom", "/out/runtime.cdx.json")
+    assert args.sbom == Path("/out/runtime.cdx.json")
+    assert parse("image", "build", "--no-sbom").no_sbom is True

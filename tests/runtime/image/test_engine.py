@@ -23,7 +23,7 @@ def test_buildah_command() -> None:
     command = Buildah(root=Path("/s/overlay"), runroot=Path("/s/run"), storage_driver="overlay").build_command(REQUEST)
     assert command == [
         "buildah", "--storage-driver", "overlay", "--root", "/s/overlay", "--runroot", "/s/run",
-        "bud", "--isolation", "chroot", "--format", "docker", "--layers",
+        "bud", "--isolation", "chroot", "--format", "docker", "--force-rm", "--layers",
         "--file", "/ctx/Dockerfile", "--tag", "localhost/x:1", "--target", "base",
         "--build-arg", "AIRFLOW_VERSION=3.3.2", "--build-arg", "RUNTIME_VERSION=3.3-2",
         "--secret", "id=ca,src=/etc/ssl/ca.pem", "/ctx",

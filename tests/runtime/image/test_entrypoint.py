@@ -6,33 +6,33 @@ import time
 
 import pytest
 
-from tests.runtime.image.conftest import Container
+from tests.runtime.image.drivers import ImageDriver
 
 pytestmark = pytest.mark.image
 
 UNREACHABLE_DB = "postgresql://airflow:s3cr3t-pw-1f2e@127.0.0.1:1/airflow"
 
 
-def test_entrypoint_is_tini(container: Container) -> None:
+def test_entrypoint_is_tini(container: ImageDriver) -> None:
     assert container.config["Entrypoint"] == ["/usr/bin/tini", "--", "/usr/local/bin/astro-entrypoint"]
 
 
-def test_bash_passes_through(container: Container) -> None:
+def test_bash_passes_through(container: ImageDriver) -> None:
     result = container.run(["bash", "-c", "true"], entrypoint=True)
     assert result.returncode == 0, result.stderr
 
 
-def test_exit_status_is_the_commands(container: Container) -> None:
+def test_exit_status_is_the_commands(container: ImageDriver) -> None:
     assert container.run(["bash", "-c", "exit 7"], entrypoint=True).returncode == 7
     assert container.run(["python", "-c", "raise SystemExit(3)"], entrypoint=True).returncode == 3
 
 
-def test_umask_is_group_writable(container: Container) -> None:
+def test_umask_is_group_writable(container: ImageDriver) -> None:
     result = container.run(["bash", "-c", "umask"], entrypoint=True)
     assert result.stdout.strip() == "0002"
 
 
-def test_database_wait_times_out_clearly_without_secrets(container: Container) -> None:
+def test_database_wait_times_out_clearly_without_secrets(container: ImageDriver) -> None:
     env = {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": UNREACHABLE_DB, "ASTRONOMER_DB_WAIT_TIMEOUT": "3"}
     started = time.monotonic()
     result = container.run(["airflow", "scheduler"], env=env, entrypoint=True, timeout=120)
@@ -45,13 +45,13 @@ def test_database_wait_times_out_clearly_without_secrets(container: Container) -
     assert elapsed < 60  # bounded: 3 s of waiting plus one Python start, never the default 60 s
 
 
-def test_commands_without_database_do_not_wait(container: Container) -> None:
+def test_commands_without_database_do_not_wait(container: ImageDriver) -> None:
     env = {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": UNREACHABLE_DB, "ASTRONOMER_DB_WAIT_TIMEOUT": "30"}
     result = container.run(["airflow", "version"], env=env, entrypoint=True)
     assert result.returncode == 0 and "waiting" not in result.stderr
 
 
-def test_migrate_runs_only_when_asked(container: Container) -> None:
+def test_migrate_runs_only_when_asked(container: ImageDriver) -> None:
     env = {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": "sqlite:////tmp/entrypoint-migrate.db"}
     skipped = container.run(["bash", "-c", "test ! -e /tmp/entrypoint-migrate.db"], env=env, entrypoint=True)
     assert skipped.returncode == 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,36 +9,35 @@ import pytest
 
 from astronomer_runtime.image.engine import Buildah, BuildRequest
 from astronomer_runtime.image.errors import ImageBuildError
-from tests.runtime.image.conftest import DEBIAN_PACKAGE, PROVIDER, PROVIDER_VERSION, Container, image_config, make_project
+from tests.runtime.image.conftest import DEBIAN_PACKAGE, PROVIDER, PROVIDER_VERSION, make_project, start_buildah_container
+from tests.runtime.image.drivers import BuildahDriver
 
 pytestmark = pytest.mark.image
 
 @pytest.fixture(scope="session")
-def customer_container(engine: Buildah, customer_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Container]:
-    result = subprocess.run(engine.base_command() + ["from", "--pull-never", customer_image],
-                            capture_output=True, text=True, cwd=tmp_path_factory.mktemp("from"))  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    yield Container(engine, result.stdout.strip(), image_config(engine, customer_image))
-    subprocess.run(engine.base_command() + ["rm", result.stdout.strip()], capture_output=True)
+def customer_container(engine: Buildah, customer_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuildahDriver]:
+    driver = start_buildah_container(engine, customer_image, tmp_path_factory.mktemp("from"))
+    yield driver
+    driver.close()
 
 
-def test_requirements_are_installed(customer_container: Container) -> None:
+def test_requirements_are_installed(customer_container: BuildahDriver) -> None:
     result = customer_container.run(["pip", "show", PROVIDER])
     assert result.returncode == 0, result.stderr
     assert f"Version: {PROVIDER_VERSION}" in result.stdout
 
 
-def test_airflow_stays_the_releases(customer_container: Container, release) -> None:
+def test_airflow_stays_the_releases(customer_container: BuildahDriver, release) -> None:
     assert customer_container.run(["airflow", "version"]).stdout.strip() == release.airflow
     assert customer_container.run(["pip", "check"]).returncode == 0
 
 
-def test_packages_are_installed(customer_container: Container) -> None:
+def test_packages_are_installed(customer_container: BuildahDriver) -> None:
     result = customer_container.run([DEBIAN_PACKAGE, "--version"])
     assert result.returncode == 0, result.stderr
 
 
-def test_project_is_copied_owned_by_astro(customer_container: Container) -> None:
+def test_project_is_copied_owned_by_astro(customer_container: BuildahDriver) -> None:
     result = customer_container.run(["stat", "-c", "%u:%g %n", "dags/example_runtime_hello.py",
                                      "include/data.csv", "airflow_settings.yaml"])  # fmt: skip
     assert result.returncode == 0, result.stderr
