@@ -29,6 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from tests.control_plane.conftest import make_tree  # noqa: E402
+from tests.control_plane.flows import deployment_settings as connect  # noqa: E402
 from tests.servers import ControlPlaneServer  # noqa: E402
 
 BENCH_DIR = REPO / ".bench" / "registration_overhead"
@@ -49,17 +50,7 @@ VARIANTS = {
 
 def deployment_settings(control_plane: ControlPlaneServer) -> dict[str, str]:
     """A fresh organization, workspace and deployment, as the [astronomer] settings of its Airflow."""
-    tree = make_tree(control_plane, f"bench-{time.time_ns()}")
-    token_file = control_plane.data_dir.parent / "agent-token"
-    token_file.write_text(tree.agent_token + "\n")
-    token_file.chmod(0o600)
-    return {
-        "AIRFLOW__ASTRONOMER__CONTROL_PLANE_URL": control_plane.url,
-        "AIRFLOW__ASTRONOMER__ORGANIZATION_ID": tree.organization_id,
-        "AIRFLOW__ASTRONOMER__WORKSPACE_ID": tree.workspace_id,
-        "AIRFLOW__ASTRONOMER__DEPLOYMENT_ID": tree.deployment_id,
-        "AIRFLOW__ASTRONOMER__AGENT_TOKEN_FILE": str(token_file),
-    }
+    return connect(control_plane, make_tree(control_plane, f"bench-{time.time_ns()}"))
 
 
 class LoopTimes:
