@@ -63,6 +63,9 @@ def test_control_plane_down_at_start_registers_within_one_interval_of_its_return
         assert f"Registered {kind} " in log
 
 
+API_POOL_SLACK = 4
+
+
 def test_control_plane_outage_mid_run_costs_no_task_and_no_resources(control_plane, tree, make_stack) -> None:
     interval = 1
     kinds = ("api-server", "scheduler", "dag-processor")
@@ -107,8 +110,11 @@ def test_control_plane_outage_mid_run_costs_no_task_and_no_resources(control_pla
     for kind in kinds:
         assert stack.log(kind).count(UNAVAILABLE) == 1, kind
         assert f"Heartbeats of {kind} {kind}-" in stack.log(kind)  # the recovery line
-        assert during[kind][0] <= before[kind][0], (kind, before[kind], during[kind])  # no thread per retry
-        assert after[kind][0] <= before[kind][0], (kind, before[kind], after[kind])
+        # No thread per retry (that would be 12+ more). The api-server's request thread pool (anyio)
+        # grows and shrinks with the concurrent API calls this test makes, hence its small slack.
+        allowed = before[kind][0] + (API_POOL_SLACK if kind == "api-server" else 0)
+        assert during[kind][0] <= allowed, (kind, before[kind], during[kind])
+        assert after[kind][0] <= allowed, (kind, before[kind], after[kind])
         assert during[kind][1] - before[kind][1] < 30 * 1024, (kind, before[kind], during[kind])  # KiB
     assert {c.instance_id for c in found} == {f"{kind}-{socket.gethostname()}-0" for kind in kinds}
 
