@@ -18,7 +18,7 @@ Not covered: an api-server started with `--apps execution` only (no plugins are 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -34,15 +34,26 @@ log = logging.getLogger(__name__)
 
 
 class LifespanHooksMiddleware:
-    """Calls `startup` once the worker serves and `shutdown` (in a thread) when it stops.
+    """Calls the `startup` hooks once the worker serves and the `shutdown` hooks (in a thread) when
+    it stops, in order. One middleware for all our hooks: one extra layer per request, not one each.
 
-    Both hooks must not raise: each logs its own failures, since background work never stops an
+    Hooks must not raise: each logs its own failures, since background work never stops an
     api-server from serving."""
 
-    def __init__(self, app: ASGIApp, *, startup: Callable[[], None], shutdown: Callable[[], None]) -> None:
+    def __init__(
+        self, app: ASGIApp, *, startup: Sequence[Callable[[], None]], shutdown: Sequence[Callable[[], None]]
+    ) -> None:
         self.app = app
-        self.startup = startup
-        self.shutdown = shutdown
+        self.startup = tuple(startup)
+        self.shutdown = tuple(shutdown)
+
+    def _run_startup(self) -> None:
+        for hook in self.startup:
+            hook()
+
+    def _run_shutdown(self) -> None:
+        for hook in self.shutdown:
+            hook()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "lifespan":
@@ -52,20 +63,22 @@ class LifespanHooksMiddleware:
         async def send_and_watch(message: Message) -> None:
             await send(message)
             if message.get("type") == "lifespan.startup.complete":
-                self.startup()
+                self._run_startup()
 
         async def receive_and_watch() -> Message:
             message = await receive()
             if message.get("type") == "lifespan.shutdown":
                 import asyncio
 
-                await asyncio.to_thread(self.shutdown)  # keeps the event loop free meanwhile
+                await asyncio.to_thread(self._run_shutdown)  # keeps the event loop free meanwhile
             return message
 
         await self.app(scope, receive_and_watch, send_and_watch)
 
 
-def middleware_entry(name: str, startup: Callable[[], None], shutdown: Callable[[], None]) -> dict[str, Any]:
+def middleware_entry(
+    name: str, *, startup: Sequence[Callable[[], None]], shutdown: Sequence[Callable[[], None]]
+) -> dict[str, Any]:
     """A `fastapi_root_middlewares` entry running these hooks."""
     return {
         "middleware": LifespanHooksMiddleware, "args": [], "kwargs": {"startup": startup, "shutdown": shutdown},

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from airflow.plugins_manager import AirflowPlugin
 
+# The api-server's background work (registration, the UI's refresh) runs under one lifespan middleware.
+from astronomer_plugins import lifespan
+
 # Metrics: the outcome listener counts in memory only (stdlib + pluggy imports); its on_starting
 # starts the pusher thread in long-lived components. See astronomer_plugins/metrics/.
 from astronomer_plugins.metrics import listener as metrics_listener
@@ -29,6 +32,10 @@ class AstronomerPlugin(AirflowPlugin):
     name = "astronomer"
     listeners = [metrics_listener, registration_listener]
     fastapi_apps = [ui.FASTAPI_APP]
-    fastapi_root_middlewares = [registration_asgi.MIDDLEWARE_ENTRY, ui.MIDDLEWARE_ENTRY]
+    fastapi_root_middlewares = [
+        lifespan.middleware_entry(
+            "astronomer-lifespan", startup=[registration_asgi.start, ui.start], shutdown=[registration_asgi.stop, ui.stop]
+        )
+    ]
     external_views = [ui.RUNTIME_VIEW]
     react_apps = [ui.EOM_BANNER]

@@ -33,6 +33,26 @@ def poll(check, *, timeout: float, interval: float = 1.0, what: str):  # noqa: A
     pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
+def start_dag_run(api: requests.Session, base_url: str, dag_id: str, conf: dict | None = None) -> str:
+    """Trigger a run of `dag_id` through the REST API; returns the run's URL."""
+    body = {"logical_date": None, **({"conf": conf} if conf is not None else {})}
+    run = api.post(f"{base_url}/api/v2/dags/{dag_id}/dagRuns", json=body, timeout=10)
+    assert run.status_code == 200, run.text
+    return f"{base_url}/api/v2/dags/{dag_id}/dagRuns/{run.json()['dag_run_id']}"
+
+
+def final_state(api: requests.Session, run_url: str, *, timeout: float, alive=None) -> str:  # noqa: ANN001
+    """Poll a DAG run until it is `success` or `failed`; `alive()` may fail the test early."""
+
+    def finished() -> str | None:
+        if alive is not None:
+            alive()
+        state = api.get(run_url, timeout=10).json()["state"]
+        return state if state in ("success", "failed") else None
+
+    return poll(finished, timeout=timeout, interval=1, what=f"the run {run_url.rsplit('/', 1)[-1]} to finish")
+
+
 def stop_process_group(process: subprocess.Popen | None, timeout: float = 10.0) -> None:
     """SIGTERM a process started with start_new_session=True and its children; SIGKILL after `timeout`."""
     if process is None or process.poll() is not None:

@@ -1,11 +1,9 @@
-"""The api-server's registration hooks, run by the lifespan middleware (astronomer_plugins.lifespan):
-register once the worker serves, deregister (bounded to 2 s) when it shuts down."""
+"""The api-server's registration hooks, run by the lifespan middleware (astronomer_plugins.lifespan,
+wired in plugin.py): register once the worker serves, deregister (bounded to 2 s) when it shuts down."""
 
 from __future__ import annotations
 
 import logging
-
-from astronomer_plugins.lifespan import middleware_entry
 
 log = logging.getLogger(__name__)
 
@@ -29,5 +27,3 @@ def stop() -> None:
             "Control-plane deregistration failed; the control plane marks the api-server gone later"
         )
 
-
-MIDDLEWARE_ENTRY = middleware_entry("astronomer-registration", start, stop)

@@ -10,8 +10,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from astronomer_plugins.lifespan import middleware_entry
-
 log = logging.getLogger(__name__)
 
 URL_PREFIX = "/astronomer"
@@ -31,7 +29,8 @@ class LazyApp:
         await self._app(scope, receive, send)
 
 
-def _start() -> None:
+def start() -> None:
+    """Lifespan startup of an api-server worker: the page's background refresh."""
     try:
         from astronomer_plugins.ui import sync
 
@@ -40,7 +39,7 @@ def _start() -> None:
         log.exception("The Runtime page's background refresh could not start; the page shows local facts only")
 
 
-def _stop() -> None:
+def stop() -> None:
     try:
         from astronomer_plugins.ui import sync
 
@@ -57,4 +56,3 @@ RUNTIME_VIEW = {
     "icon_dark_mode": "astronomer/static/runtime-icon-dark.svg",
 }  # fmt: skip
 EOM_BANNER = {"name": "Astronomer Runtime notice", "bundle_url": "astronomer/static/banner.js", "destination": "dashboard"}
-MIDDLEWARE_ENTRY = middleware_entry("astronomer-runtime-page", _start, _stop)

@@ -22,7 +22,7 @@ import requests
 from astronomer_runtime.local.supervisor import processes_with_env
 from tests.astronomer_plugins.metrics.statsd_daemon import StatsdDaemon, require_statsd
 from tests.control_plane.conftest import make_tree
-from tests.servers import ControlPlaneServer, free_port, poll
+from tests.servers import ControlPlaneServer, final_state, free_port, poll, start_dag_run
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -105,16 +105,8 @@ def airflow(tmp_path_factory: pytest.TempPathFactory, statsd: StatsdDaemon, cont
 
 
 def _run_dag(airflow: dict) -> str:
-    api, base_url = airflow["api"], airflow["base_url"]
-    run = api.post(f"{base_url}/api/v2/dags/{DAG_ID}/dagRuns", json={"logical_date": None}, timeout=10)
-    assert run.status_code == 200, run.text
-    url = f"{base_url}/api/v2/dags/{DAG_ID}/dagRuns/{run.json()['dag_run_id']}"
-
-    def finished() -> str | None:
-        state = api.get(url, timeout=10).json()["state"]
-        return state if state in ("success", "failed") else None
-
-    return poll(finished, timeout=180, interval=1, what="the DAG run to finish")
+    api = airflow["api"]
+    return final_state(api, start_dag_run(api, airflow["base_url"], DAG_ID), timeout=180)
 
 
 def _batches(control_plane: ControlPlaneServer, deployment_id: str) -> list[dict]:

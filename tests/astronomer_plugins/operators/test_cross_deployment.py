@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.servers import LocalRuntime, poll, stop_process_group
+from tests.servers import LocalRuntime, final_state, poll, start_dag_run, stop_process_group
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -132,18 +132,12 @@ def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
 def _run_in_a(pair: Pair, conf: dict) -> tuple[str, str]:
     """Trigger cross_trigger in A; return (run id, final state)."""
     poll(lambda: pair.a_api.get(f"{pair.a.url}/api/v2/dags/cross_trigger", timeout=10).ok, timeout=120, what="A to parse its DAG")
-    run = pair.a_api.post(f"{pair.a.url}/api/v2/dags/cross_trigger/dagRuns", json={"logical_date": None, "conf": conf}, timeout=10)
-    assert run.status_code == 200, run.text
-    run_id = run.json()["dag_run_id"]
-    return run_id, _wait_for_a_run(pair, run_id)
+    run_url = start_dag_run(pair.a_api, pair.a.url, "cross_trigger", conf)
+    return run_url.rsplit("/", 1)[-1], final_state(pair.a_api, run_url, timeout=240)
 
 
 def _wait_for_a_run(pair: Pair, run_id: str) -> str:
-    def finished() -> str | None:
-        state = pair.a_api.get(f"{pair.a.url}/api/v2/dags/cross_trigger/dagRuns/{run_id}", timeout=10).json()["state"]
-        return state if state in ("success", "failed") else None
-
-    return poll(finished, timeout=240, what=f"A's run {run_id}")
+    return final_state(pair.a_api, f"{pair.a.url}/api/v2/dags/cross_trigger/dagRuns/{run_id}", timeout=240)
 
 
 def _log_with(runtime: LocalRuntime, expected: str) -> str:
@@ -251,10 +245,8 @@ def test_a_lost_triggerer_hands_the_wait_to_another(pair: Pair, tmp_path: Path) 
     takes the trigger over from its serialised form and finishes the wait."""
     release = tmp_path / "release"
     poll(lambda: pair.a_api.get(f"{pair.a.url}/api/v2/dags/cross_trigger", timeout=10).ok, timeout=120, what="A to parse its DAG")
-    run = pair.a_api.post(f"{pair.a.url}/api/v2/dags/cross_trigger/dagRuns",
-                          json={"logical_date": None, "conf": {"target": "target_wait", "release_file": str(release)}}, timeout=10)  # fmt: skip
-    assert run.status_code == 200, run.text
-    run_id = run.json()["dag_run_id"]
+    run_url = start_dag_run(pair.a_api, pair.a.url, "cross_trigger", {"target": "target_wait", "release_file": str(release)})
+    run_id = run_url.rsplit("/", 1)[-1]
     ti_url = f"{pair.a.url}/api/v2/dags/cross_trigger/dagRuns/{run_id}/taskInstances/trigger"
     poll(lambda: pair.a_api.get(ti_url, timeout=10).json()["state"] == "deferred", timeout=120, what="the wait to defer")
 

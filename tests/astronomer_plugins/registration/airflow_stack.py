@@ -14,16 +14,15 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import requests
 from astronomer_runtime.local.home import LocalHome, environment, prepare
 from astronomer_runtime.local.supervisor import processes_with_env
 
-from tests.servers import free_port
+from tests.servers import final_state, free_port, poll, start_dag_run
 
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 MARKER = "ASTRO_REGISTRATION_TEST_STACK"
@@ -58,18 +57,6 @@ def registration_fanout():
 
 registration_fanout()
 """
-
-
-def poll(check: Callable[[], Any], *, timeout: float, interval: float = 0.5, what: str) -> Any:
-    """Call `check` until it returns something truthy; AssertionError after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(interval)
 
 
 def migrated_database(directory: Path) -> Path:
@@ -217,18 +204,8 @@ class AirflowStack:
         api.patch(
             f"{self.base_url}/api/v2/dags/{dag_id}", json={"is_paused": False}, timeout=10
         ).raise_for_status()
-        run = api.post(
-            f"{self.base_url}/api/v2/dags/{dag_id}/dagRuns", json={"logical_date": None}, timeout=10
-        )
-        assert run.status_code == 200, run.text
-        run_url = f"{self.base_url}/api/v2/dags/{dag_id}/dagRuns/{run.json()['dag_run_id']}"
-
-        def finished() -> str | None:
-            self.assert_alive()
-            state = api.get(run_url, timeout=10).json()["state"]
-            return state if state in ("success", "failed") else None
-
-        state = poll(finished, timeout=timeout, interval=1, what=f"the {dag_id} run to finish")
+        run_url = start_dag_run(api, self.base_url, dag_id)
+        state = final_state(api, run_url, timeout=timeout, alive=self.assert_alive)
         tis = api.get(f"{run_url}/taskInstances", timeout=10).json()["task_instances"]
         return state, tis
 

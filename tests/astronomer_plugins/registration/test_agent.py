@@ -21,9 +21,9 @@ from astronomer_plugins.registration.agent import RegistrationAgent
 from astronomer_plugins.lifespan import LifespanHooksMiddleware
 from astronomer_plugins.registration import asgi as registration_asgi
 from astronomer_plugins.registration.settings import RegistrationSettings
-from tests.astronomer_plugins.registration.airflow_stack import poll
 from tests.astronomer_plugins.registration.conftest import components
 from tests.astronomer_plugins.registration.test_faults import HungServer
+from tests.servers import poll
 
 pytestmark = pytest.mark.integration
 
@@ -244,7 +244,7 @@ def test_the_asgi_hook_registers_on_lifespan_and_passes_requests_through(
             assert (await receive())["type"] == "lifespan.shutdown"
             await send({"type": "lifespan.shutdown.complete"})
 
-    middleware = LifespanHooksMiddleware(app, startup=registration_asgi.start, shutdown=registration_asgi.stop)
+    middleware = LifespanHooksMiddleware(app, startup=[registration_asgi.start], shutdown=[registration_asgi.stop])
 
     async def run() -> None:
         inbox: asyncio.Queue = asyncio.Queue()

@@ -12,8 +12,8 @@ import socket
 
 import pytest
 
-from tests.astronomer_plugins.registration.airflow_stack import poll
 from tests.astronomer_plugins.registration.conftest import agent_settings, components
+from tests.servers import poll
 
 pytestmark = pytest.mark.integration
 

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.astronomer_plugins.registration.airflow_stack import poll, rss_kib, thread_count
+from tests.astronomer_plugins.registration.airflow_stack import rss_kib, thread_count
 from tests.astronomer_plugins.registration.conftest import agent_settings, components
+from tests.servers import poll
 
 pytestmark = pytest.mark.integration
 

@@ -16,7 +16,7 @@ import requests
 
 from astronomer_runtime.catalog import load_catalog
 from astronomer_runtime.local.supervisor import processes_with_env
-from tests.servers import free_port, poll
+from tests.servers import final_state, free_port, poll, start_dag_run
 
 pytestmark = pytest.mark.integration
 
@@ -76,15 +76,8 @@ def test_example_dag_runs_green_and_stop_leaves_nothing(local_runtime) -> None:
 
     poll(lambda: api.get(f"{base_url}/api/v2/dags/{DAG_ID}", timeout=10).ok, timeout=120, what="the DAG to be parsed")
     assert api.patch(f"{base_url}/api/v2/dags/{DAG_ID}", json={"is_paused": False}, timeout=10).ok
-    run = api.post(f"{base_url}/api/v2/dags/{DAG_ID}/dagRuns", json={"logical_date": None}, timeout=10)
-    assert run.status_code == 200, run.text
-    run_url = f"{base_url}/api/v2/dags/{DAG_ID}/dagRuns/{run.json()['dag_run_id']}"
-
-    def finished() -> str | None:
-        state = api.get(run_url, timeout=10).json()["state"]
-        return state if state in ("success", "failed") else None
-
-    assert poll(finished, timeout=180, interval=2, what="the DAG run to finish") == "success"
+    run_url = start_dag_run(api, base_url, DAG_ID)
+    assert final_state(api, run_url, timeout=180) == "success"
     xcom = api.get(f"{run_url}/taskInstances/runtime_version/xcomEntries/return_value", timeout=10)
     assert xcom.json()["value"] == load_catalog().newest_stable(f"{sys.version_info.major}.{sys.version_info.minor}").name
 
