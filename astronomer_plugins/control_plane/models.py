@@ -8,9 +8,21 @@ from __future__ import annotations
 
 import datetime as dt
 from enum import Enum
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+# Size limits of the free-form maps (the control plane answers 413 naming the limit). Generous for
+# what the plugin sends: ~100 curated providers, a handful of heartbeat details and metric tags.
+MAX_PROVIDERS = 500
+MAX_DETAILS = 50
+MAX_TAGS = 32
+ProviderName = Annotated[str, StringConstraints(max_length=128)]
+ProviderVersion = Annotated[str, StringConstraints(max_length=64)]
+DetailKey = Annotated[str, StringConstraints(max_length=128)]
+DetailText = Annotated[str, StringConstraints(max_length=1024)]
+TagKey = Annotated[str, StringConstraints(max_length=128)]
+TagValue = Annotated[str, StringConstraints(max_length=512)]
 
 
 class WireModel(BaseModel):
@@ -35,7 +47,7 @@ class ComponentRegistration(WireModel):
     airflow_version: str = Field(min_length=1, max_length=64)
     python_version: str = Field(min_length=1, max_length=32)
     image: str = Field(default="", max_length=512)
-    providers: dict[str, str] = Field(default_factory=dict)
+    providers: dict[ProviderName, ProviderVersion] = Field(default_factory=dict, max_length=MAX_PROVIDERS)
     base_url: str = Field(default="", max_length=2048)
     started_at: dt.datetime
     heartbeat_interval_seconds: int = Field(default=30, ge=1, le=3600)
@@ -45,7 +57,7 @@ class Heartbeat(WireModel):
     """POST /v1/deployments/{id}/components/{instance_id}/heartbeat."""
 
     healthy: bool = True
-    details: dict[str, int | float | str | bool] = Field(default_factory=dict)
+    details: dict[DetailKey, int | float | DetailText | bool] = Field(default_factory=dict, max_length=MAX_DETAILS)
 
 
 class ComponentState(str, Enum):
@@ -80,7 +92,7 @@ class MetricPoint(WireModel):
     name: str = Field(min_length=1, max_length=255)
     type: Literal["counter", "gauge", "timer"]
     value: float
-    tags: dict[str, str] = Field(default_factory=dict)
+    tags: dict[TagKey, TagValue] = Field(default_factory=dict, max_length=MAX_TAGS)
     timestamp: dt.datetime
 
 

@@ -12,6 +12,7 @@ from astronomer_control_plane.context import ControlPlane, control_plane
 from astronomer_control_plane.errors import Forbidden, NotFound, Unauthorized
 from astronomer_control_plane.orm import AdminCredential, ApiToken, Deployment, Organization
 from astronomer_control_plane.secrets_store import digest
+from astronomer_control_plane.services import revocations
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,8 @@ def agent_deployment(deployment_id: str, request: Request, cp: ControlPlane = De
 
 
 def api_token_deployment(deployment_id: str, request: Request, cp: ControlPlane = Depends(control_plane)) -> Deployment:
-    """A deployment that the presented API token (or user token) was issued for."""
+    """A deployment that the presented API token (or user token) was issued for. Revoked tokens of
+    either kind are refused (user tokens are revoked when the user's roles change)."""
     token = bearer_token(request)
     with cp.transaction() as session:
         claims = verify_own_token(cp, session, token)
@@ -91,6 +93,8 @@ def api_token_deployment(deployment_id: str, request: Request, cp: ControlPlane 
             record = session.get(ApiToken, claims["sub"])
             if record is None or record.revoked_at is not None:
                 raise Unauthorized("the bearer token is not valid")
+        if revocations.is_revoked(session, claims["jti"]):
+            raise Unauthorized("the bearer token is not valid")
         audiences = claims.get("aud")
         audiences = set(audiences) if isinstance(audiences, list) else {audiences}
         if deployment is None or not audiences & {

@@ -8,16 +8,20 @@ from sqlalchemy.orm import sessionmaker
 
 from astronomer_control_plane import errors
 from astronomer_control_plane.context import ControlPlane
-from astronomer_control_plane.db import create_schema, make_engine
+from astronomer_control_plane.db import create_schema, make_engine, make_private_sqlite_files
 from astronomer_control_plane.keys import KeyStore
 from astronomer_control_plane.orm import AdminCredential
-from astronomer_control_plane.secrets_store import digest, new_secret, write_private
+from astronomer_control_plane.limits import BodyLimitMiddleware
+from astronomer_control_plane.secrets_store import digest, make_private_dir, new_secret, write_private
 from astronomer_control_plane.settings import Settings
 
 
 def bootstrap(settings: Settings) -> ControlPlane:
-    """Create the schema, a signing key and the admin token (0600 file) on first start."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    """Create the schema, a signing key and the admin token (0600 file) on first start. The data
+    directory is made 0700 and the SQLite files 0600 on every start, also when they exist wider."""
+    make_private_dir(settings.data_dir)
+    make_private_dir(settings.keys_dir)
+    make_private_sqlite_files(settings.resolved_database_url)
     engine = make_engine(settings.resolved_database_url)
     create_schema(engine)
     cp = ControlPlane(settings, engine, sessionmaker(engine, expire_on_commit=False), KeyStore(settings))
@@ -44,6 +48,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.control_plane = bootstrap(settings)
     errors.install_handlers(app)
+    app.add_middleware(BodyLimitMiddleware)
     for router in (identity.router, management.router, deployments.router, deployments.status_router, feed.router):
         app.include_router(router)
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
+import sys
 import tempfile
 from pathlib import Path
 
@@ -17,6 +19,7 @@ def _settings(args: argparse.Namespace):  # noqa: ANN202
     return Settings(
         data_dir=args.data_dir.resolve(), database_url=args.database_url, host=args.host, port=args.port,
         issuer=args.issuer, catalog_file=args.catalog_file or getattr(args, "catalog", None),
+        code_lifetime=dt.timedelta(seconds=args.code_lifetime),
     )  # fmt: skip
 
 
@@ -24,8 +27,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from astronomer_control_plane.app import create_app
+    from astronomer_control_plane.settings import UnsafeBindAddress, check_bind_address, is_loopback
 
     settings = _settings(args)
+    try:
+        check_bind_address(settings.host, insecure_public=args.insecure_dev_login_on_public_address)
+    except UnsafeBindAddress as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not is_loopback(settings.host):
+        print(f"WARNING: listening on {settings.host} with a development login (no passwords)", file=sys.stderr, flush=True)
     app = create_app(settings)
     print(f"control plane: {settings.resolved_issuer} (admin token in {settings.admin_token_file})", flush=True)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
@@ -74,6 +85,13 @@ def cmd_openapi(args: argparse.Namespace) -> int:
     return 0
 
 
+def _code_lifetime(value: str) -> int:
+    seconds = int(value)
+    if not 1 <= seconds <= 600:
+        raise argparse.ArgumentTypeError("--code-lifetime must be 1-600 seconds")
+    return seconds
+
+
 def add_commands(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("control-plane", help="the reference control plane (development and tests)")
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="keys, admin token, SQLite file")
@@ -82,8 +100,17 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--port", type=int, default=8800)
     parser.add_argument("--issuer", default="", help="public URL (default http://HOST:PORT)")
     parser.add_argument("--catalog-file", type=Path, default=None, help="versions.yaml for the update feed")
+    parser.add_argument(
+        "--code-lifetime", type=_code_lifetime, default=60, metavar="SECONDS",
+        help="how long an unused authorization code stays valid (1-600, default 60)",
+    )  # fmt: skip
     sub = parser.add_subparsers(dest="control_plane_command", required=True)
-    sub.add_parser("serve", help="run the service").set_defaults(handler=lambda _c, a: cmd_serve(a))
+    serve = sub.add_parser("serve", help="run the service (on 127.0.0.1 unless told otherwise)")
+    serve.add_argument(
+        "--insecure-dev-login-on-public-address", action="store_true",
+        help="allow a non-loopback --host: its login is a password-less user picker, for development only",
+    )  # fmt: skip
+    serve.set_defaults(handler=lambda _c, a: cmd_serve(a))
     seed = sub.add_parser("seed", help="create the development organization, deployment and users")
     seed.add_argument("--base-url", default="http://127.0.0.1:8080", help="the local Airflow's base URL")
     seed.add_argument("--runtime-version", default="", help="Runtime release (default: newest stable)")

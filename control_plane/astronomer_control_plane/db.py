@@ -6,11 +6,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import datetime as dt
+from pathlib import Path
 
 from sqlalchemy import DateTime, create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from astronomer_control_plane.secrets_store import make_private_file
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
@@ -47,6 +50,20 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True)
+
+
+def make_private_sqlite_files(url: str) -> None:
+    """A SQLite database file (and its WAL and shared-memory files, if any) readable by its owner
+    only. SQLite gives the WAL files the database file's mode, so a 0600 database keeps them 0600."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return
+    database = Path(parsed.database)
+    make_private_file(database)
+    for suffix in ("-wal", "-shm", "-journal"):
+        companion = database.with_name(database.name + suffix)
+        if companion.exists():
+            make_private_file(companion)
 
 
 def create_schema(engine: Engine) -> None:

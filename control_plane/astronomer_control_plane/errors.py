@@ -5,10 +5,14 @@ APIError               raised by services; carries the HTTP status
  ├─ Conflict           409: a duplicate name
  ├─ BadRequest         400/422: a field is wrong
  ├─ Unauthorized       401: no or invalid credentials
- └─ Forbidden          403: valid credentials, not allowed
+ ├─ Forbidden          403: valid credentials, not allowed
+ └─ PayloadTooLarge    413: the body, or a field of it, is over a size limit (the message names it)
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -48,6 +52,10 @@ class Forbidden(APIError):
     status, code = 403, "forbidden"
 
 
+class PayloadTooLarge(APIError):
+    status, code = 413, "too_large"
+
+
 def error_response(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:
     body = ErrorBody(error=ErrorDetail(code=code, message=message, field=field))
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
@@ -57,6 +65,24 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
 def _field_path(loc: tuple) -> str:
     parts = [str(part) for part in loc if part not in ("body", "query", "path", "header")]
     return ".".join(parts) or "body"
+
+
+# pydantic's error types for a length limit (string, list, dict): in a body they answer 413.
+SIZE_ERRORS = frozenset({"string_too_long", "too_long", "bytes_too_long"})
+
+
+def from_validation_errors(errors: Sequence[Mapping[str, Any]], *, body: bool = False) -> APIError:
+    """One APIError for pydantic's errors: a size limit broken in the body is a 413 naming the limit
+    (pydantic's message says it, e.g. "at most 500 items"), anything else a 422 naming the fields.
+    `body`: the errors come from validating the body itself (their `loc` does not start with "body")."""
+    for error in errors:
+        loc = tuple(error.get("loc", ()))
+        if error.get("type") in SIZE_ERRORS and (body or loc[:1] == ("body",)):
+            field = _field_path(loc)
+            return PayloadTooLarge(f"{field}: {error['msg']}", field=field)
+    field = _field_path(tuple(errors[0].get("loc", ())))
+    problems = "; ".join(f"{_field_path(tuple(e.get('loc', ())))}: {e['msg']}" for e in errors[:10])
+    return BadRequest(problems, field=field)
 
 
 def install_handlers(app: FastAPI) -> None:
@@ -69,9 +95,8 @@ def install_handlers(app: FastAPI) -> None:
         first = exc.errors()[0]
         if first.get("type") == "json_invalid":
             return error_response(422, "invalid", f"the body is not valid JSON: {first.get('ctx', {}).get('error', '')}", "body")
-        field = _field_path(tuple(first.get("loc", ())))
-        problems = "; ".join(f"{_field_path(tuple(e.get('loc', ())))}: {e['msg']}" for e in exc.errors()[:10])
-        return error_response(422, "invalid", problems, field)
+        error = from_validation_errors(exc.errors())
+        return error_response(error.status, error.code, error.message, error.field)
 
     @app.exception_handler(IntegrityError)
     async def _integrity(_request: Request, _exc: IntegrityError) -> JSONResponse:

@@ -3,8 +3,35 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
+
+INSECURE_BIND_FLAG = "--insecure-dev-login-on-public-address"
+
+
+class UnsafeBindAddress(ValueError):
+    """The control plane was asked to listen beyond this machine without saying it is insecure."""
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name (or anything else) may resolve to a public address
+
+
+def check_bind_address(host: str, *, insecure_public: bool) -> None:
+    """Its login is a user picker with no password: anyone who reaches it signs in as anyone. So it
+    listens on loopback only, unless started with the flag that says so."""
+    if not is_loopback(host) and not insecure_public:
+        raise UnsafeBindAddress(
+            f"refusing to listen on {host}: the reference control plane's login is a development user "
+            f"picker without passwords (anyone who reaches it signs in as anyone). Listen on 127.0.0.1, "
+            f"or pass {INSECURE_BIND_FLAG} to serve if you really mean it."
+        )
 
 
 @dataclass(frozen=True)

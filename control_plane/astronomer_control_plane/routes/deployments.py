@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-import gzip
-import zlib
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
+from astronomer_control_plane import limits
 from astronomer_control_plane.access import agent_deployment, api_token_deployment
 from astronomer_control_plane.context import ControlPlane, control_plane
-from astronomer_control_plane.errors import BadRequest, NotFound
+from astronomer_control_plane.errors import NotFound, from_validation_errors
+from astronomer_control_plane.limits import read_limited_body
 from astronomer_control_plane.orm import Deployment
 from astronomer_control_plane.schemas import DeploymentEndpoint
 from astronomer_control_plane.services import agents
@@ -29,7 +30,6 @@ from astronomer_plugins.control_plane.models import (
 
 router = APIRouter(prefix="/v1/deployments/{deployment_id}", tags=["deployments"])
 InstanceId = Annotated[str, Path(pattern=agents.INSTANCE_ID_PATTERN)]
-MAX_METRICS_BODY = 10 * 1024 * 1024
 CP = Depends(control_plane)
 AGENT = Depends(agent_deployment)
 
@@ -66,38 +66,19 @@ def list_components(deployment: str = AGENT, cp: ControlPlane = CP) -> list[Comp
     return agents.components(cp, deployment)
 
 
-def _decoded_body(raw: bytes, encoding: str) -> bytes:
-    if encoding in ("", "identity"):
-        return raw
-    if encoding != "gzip":
-        raise BadRequest(f"Content-Encoding {encoding!r} is not supported (use gzip)", field="Content-Encoding")
-    try:
-        decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        body = decompressor.decompress(raw, MAX_METRICS_BODY + 1)
-    except (zlib.error, gzip.BadGzipFile) as exc:
-        raise BadRequest(f"the gzip body is corrupt: {exc}", field="body") from exc
-    if len(body) > MAX_METRICS_BODY:
-        raise BadRequest("the metrics body is larger than 10 MiB once decompressed", field="body")
-    return body
-
-
 @router.post(
     "/metrics", status_code=202,
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": MetricBatch.model_json_schema(ref_template="#/components/schemas/{model}")}}}},
 )  # fmt: skip
 async def push_metrics(request: Request, deployment: str = AGENT, cp: ControlPlane = CP) -> MetricBatchAccepted:
-    raw = await request.body()
-    if len(raw) > MAX_METRICS_BODY:
-        raise BadRequest("the metrics body is larger than 10 MiB", field="body")
+    raw = await read_limited_body(
+        request, max_bytes=limits.MAX_METRICS_BODY_BYTES, max_decoded_bytes=limits.MAX_METRICS_DECODED_BYTES
+    )
     try:
-        batch = MetricBatch.model_validate_json(_decoded_body(raw, request.headers.get("Content-Encoding", "").lower()))
+        batch = await run_in_threadpool(MetricBatch.model_validate_json, raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise BadRequest(
-            f"{'.'.join(str(p) for p in first['loc']) or 'body'}: {first['msg']}",
-            field=".".join(str(p) for p in first["loc"]) or "body",
-        ) from None
-    return agents.ingest_metrics(cp, deployment, batch)
+        raise from_validation_errors(exc.errors(), body=True) from None
+    return await run_in_threadpool(agents.ingest_metrics, cp, deployment, batch)
 
 
 @router.get("/revoked-tokens")

@@ -56,6 +56,24 @@ def authorize_page(
     return HTMLResponse(PICKER.format(deployment=escape(name), hidden=hidden, buttons=buttons or "<p>No users.</p>"))
 
 
+LOGGED_OUT = """<!doctype html><html><head><meta charset="utf-8"><title>Signed out</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;color:#222}}</style></head>
+<body><h1>You are signed out</h1><p>Reference control plane (development only).</p>{back}</body></html>"""
+
+
+@router.get("/logout", response_class=HTMLResponse)
+def logout_page(
+    client_id: str | None = Query(default=None, max_length=40), cp: ControlPlane = Depends(control_plane)
+) -> HTMLResponse:
+    """Where a deployment's logout lands (`end_session_endpoint`). The control plane keeps no session
+    of its own, so there is nothing to end here; with a known `client_id` it links back to that
+    deployment's base URL (a link, never a redirect)."""
+    with cp.transaction() as session:
+        link = identity.logout_link(session, client_id)
+    back = f'<p><a href="{escape(link[1])}">Back to {escape(link[0])}</a></p>' if link else ""
+    return HTMLResponse(LOGGED_OUT.format(back=back))
+
+
 @router.post("/authorize", response_class=RedirectResponse, status_code=303)
 def authorize(
     client_id: str = Form(max_length=40),

@@ -9,9 +9,9 @@ import hmac
 import secrets
 import uuid
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from astronomer_control_plane import roles
@@ -40,6 +40,7 @@ def discovery(cp: ControlPlane) -> dict[str, Any]:
         "authorization_endpoint": f"{issuer}/authorize",
         "token_endpoint": f"{issuer}/oauth/token",
         "jwks_uri": f"{issuer}/.well-known/jwks.json",
+        "end_session_endpoint": f"{issuer}/logout",
         "response_types_supported": ["code"],
         "grant_types_supported": ["authorization_code"],
         "code_challenge_methods_supported": ["S256"],
@@ -49,13 +50,13 @@ def discovery(cp: ControlPlane) -> dict[str, Any]:
     }
 
 
-def _same_origin_under(redirect_uri: str, base_url: str) -> bool:
-    """The redirect must be on the deployment's origin and under its base path (no open redirect)."""
-    target, base = urlsplit(redirect_uri), urlsplit(base_url)
-    if (target.scheme, target.netloc) != (base.scheme, base.netloc) or target.fragment:
-        return False
-    base_path = base.path.rstrip("/") + "/"
-    return (target.path + "/").startswith(base_path) and ".." not in target.path.split("/")
+CALLBACK_PATH = "/auth/callback"
+
+
+def callback_url(deployment: Deployment) -> str:
+    """The one redirect URI a deployment may ask for: its Airflow's login callback. Compared as a
+    string, never resolved or prefix-matched: `<base>/%2e%2e/other/cb` leaves the deployment in a browser."""
+    return deployment.base_url.rstrip("/") + CALLBACK_PATH
 
 
 def check_client(session: Session, client_id: str, redirect_uri: str) -> Deployment:
@@ -63,11 +64,16 @@ def check_client(session: Session, client_id: str, redirect_uri: str) -> Deploym
     deployment = session.get(Deployment, client_id)
     if deployment is None:
         raise NotFound(f"unknown client_id {client_id!r}", field="client_id")
-    if not _same_origin_under(redirect_uri, deployment.base_url):
-        raise BadRequest(
-            f"redirect_uri must be under the deployment's base URL {deployment.base_url}", field="redirect_uri"
-        )
+    if redirect_uri != callback_url(deployment):
+        raise BadRequest(f"redirect_uri must be exactly {callback_url(deployment)}", field="redirect_uri")
     return deployment
+
+
+def logout_link(session: Session, client_id: str | None) -> tuple[str, str] | None:
+    """(deployment name, base URL) to offer after logout when `client_id` names a known deployment.
+    Only the base URL stored for it is ever linked (no caller-supplied URL, no redirect)."""
+    deployment = session.get(Deployment, client_id) if client_id else None
+    return (deployment.name, deployment.base_url) if deployment is not None else None
 
 
 def check_pkce_request(code_challenge: str, code_challenge_method: str, response_type: str) -> None:
@@ -92,6 +98,8 @@ def issue_code(
         user = session.get(User, user_id)
         if user is None or user.organization_id != deployment.organization_id:
             raise NotFound(f"unknown user {user_id!r}", field="user_id")
+        # Unused codes expire after code_lifetime; expired ones (used or not) are deleted here.
+        session.execute(delete(AuthorizationCode).where(AuthorizationCode.expires_at < utcnow()))
         code = secrets.token_urlsafe(32)
         session.add(
             AuthorizationCode(
@@ -99,8 +107,7 @@ def issue_code(
                 code_challenge=code_challenge, expires_at=utcnow() + cp.settings.code_lifetime,
             )
         )  # fmt: skip
-    separator = "&" if urlsplit(redirect_uri).query else "?"
-    return f"{redirect_uri}{separator}{urlencode({'code': code, 'state': state})}"
+    return f"{redirect_uri}?{urlencode({'code': code, 'state': state})}"
 
 
 def _s256(verifier: str) -> str:
@@ -116,10 +123,21 @@ def exchange_code(
         raise BadRequest("code_verifier must be 43-128 characters of [A-Za-z0-9-._~]", field="code_verifier")
     invalid = BadRequest("the authorization code is invalid, expired or already used", field="code")
     with cp.transaction() as session:
-        record = session.get(AuthorizationCode, digest(code))
-        if record is None or record.used or record.expires_at < utcnow():
+        # Single use, decided by the database: of concurrent redemptions one updates the row, the
+        # others find `used` already true (the UPDATE is this transaction's first statement, so on
+        # SQLite it waits for the write lock rather than reading a stale snapshot). The code stays
+        # burnt even when the checks below fail.
+        claimed = session.execute(
+            update(AuthorizationCode)
+            .where(AuthorizationCode.code_hash == digest(code), AuthorizationCode.used.is_(False),
+                   AuthorizationCode.expires_at >= utcnow())
+            .values(used=True)
+            .execution_options(synchronize_session=False)
+        )  # fmt: skip
+        if claimed.rowcount != 1:
             raise invalid
-        record.used = True  # single use: committed even when the checks below fail
+        record = session.get(AuthorizationCode, digest(code))
+        assert record is not None
         if record.deployment_id != client_id or record.redirect_uri != redirect_uri:
             error: BadRequest | None = invalid
         elif not hmac.compare_digest(_s256(code_verifier), record.code_challenge):

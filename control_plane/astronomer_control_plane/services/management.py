@@ -16,7 +16,6 @@ from astronomer_control_plane.orm import (
     Deployment,
     IssuedUserToken,
     Organization,
-    Revocation,
     RoleBinding,
     User,
     Workspace,
@@ -40,6 +39,7 @@ from astronomer_control_plane.schemas import (
     WorkspaceOut,
 )
 from astronomer_control_plane.secrets_store import digest, new_secret
+from astronomer_control_plane.services import revocations
 from astronomer_control_plane.services.identity import api_token_claims
 
 
@@ -223,10 +223,10 @@ def set_user_roles(
 def _revoke_user_tokens(session: Session, user: User) -> None:
     """Tokens carry the roles they were issued with: when roles change, revoke the user's live tokens
     (deployments refuse them after their next revocation poll; the user logs in again)."""
+    revocations.lock(session, user.organization_id)
     live = select(IssuedUserToken).where(IssuedUserToken.user_id == user.id, IssuedUserToken.expires_at > utcnow())
-    for token in session.scalars(live):
-        if session.scalar(select(Revocation.seq).where(Revocation.jti == token.jti)) is None:
-            session.add(Revocation(organization_id=user.organization_id, jti=token.jti, expires_at=token.expires_at))
+    for token in list(session.scalars(live)):
+        revocations.record(session, user.organization_id, token.jti, token.expires_at)
 
 
 # API tokens
@@ -261,9 +261,10 @@ def revoke_api_token(cp: ControlPlane, caller: Caller, organization_id: str, tok
     """Revoke once; revoking again answers the same token unchanged (idempotent)."""
     with cp.transaction() as session:
         _organization(session, caller, organization_id)
+        revocations.lock(session, organization_id)  # before reading revoked_at: two revokes run in turn
         token = _in_organization(session, ApiToken, token_id, organization_id, "token_id")
         if token.revoked_at is None:
             token.revoked_at = utcnow()
-            session.add(Revocation(organization_id=organization_id, jti=token.id, expires_at=token.expires_at))
+            revocations.record(session, organization_id, token.id, token.expires_at)
         session.flush()
         return ApiTokenOut.model_validate(token)
