@@ -6,6 +6,8 @@ import base64
 import hashlib
 import re
 import secrets
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs, urlsplit
 
 import requests
@@ -74,6 +76,41 @@ def user_token(server: ControlPlaneServer, tree: Tree, user_id: str, redirect_pa
     )  # fmt: skip
     assert token.status_code == 200, token.text
     return token.json()["access_token"]
+
+
+def issue_code(server: ControlPlaneServer, tree: Tree, user_id: str, challenge: str) -> str:
+    """The picker's POST for `user_id`, without the page: the code sent back to the callback."""
+    picked = requests.post(
+        f"{server.url}/authorize",
+        data={"client_id": tree.deployment_id, "redirect_uri": tree.base_url + "/auth/callback", "state": "state-123",
+              "code_challenge": challenge, "user_id": user_id},
+        allow_redirects=False, timeout=10,
+    )  # fmt: skip
+    assert picked.status_code == 303, picked.text
+    return parse_qs(urlsplit(picked.headers["Location"]).query)["code"][0]
+
+
+def redeem_code(server: ControlPlaneServer, tree: Tree, code: str, verifier: str) -> requests.Response:
+    return requests.post(
+        f"{server.url}/oauth/token",
+        data={"grant_type": "authorization_code", "code": code, "redirect_uri": tree.base_url + "/auth/callback",
+              "client_id": tree.deployment_id, "code_verifier": verifier},
+        timeout=30,
+    )  # fmt: skip
+
+
+def concurrent_redemptions(server: ControlPlaneServer, tree: Tree, user_id: str, attempts: int = 8) -> list[int]:
+    """One code, `attempts` redemptions released at the same instant; their status codes."""
+    verifier, challenge = pkce()
+    code = issue_code(server, tree, user_id, challenge)
+    start = threading.Barrier(attempts)
+
+    def redeem(_: int) -> int:
+        start.wait(timeout=30)
+        return redeem_code(server, tree, code, verifier).status_code
+
+    with ThreadPoolExecutor(attempts) as pool:
+        return sorted(pool.map(redeem, range(attempts)))
 
 
 def deployment_settings(server: ControlPlaneServer, tree: Tree, **extra: str) -> dict[str, str]:

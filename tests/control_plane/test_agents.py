@@ -22,7 +22,7 @@ from astronomer_plugins.control_plane.models import (
 )
 from astronomer_plugins.errors import ControlPlaneAuthError, ControlPlaneResponseError
 from tests.control_plane.conftest import Tree, make_tree
-from tests.control_plane.flows import create_api_token
+from tests.control_plane.flows import create_api_token, create_user, user_token
 from tests.servers import ControlPlaneServer
 
 pytestmark = pytest.mark.integration
@@ -141,3 +141,18 @@ def test_api_token_holders_can_resolve_a_deployment_endpoint(server: ControlPlan
     _, foreign = create_api_token(server, other, "workspace", "WORKSPACE_OWNER")
     assert requests.get(url, headers={"Authorization": f"Bearer {foreign}"}, timeout=10).status_code == 404
     assert requests.get(url, headers={"Authorization": f"Bearer {tree.agent_token}"}, timeout=10).status_code == 401
+
+
+def test_endpoint_refuses_revoked_user_tokens(server: ControlPlaneServer, tree: Tree) -> None:
+    """A user's tokens are revoked when their roles change; the endpoint lookup must see that too."""
+    roles = [{"scope": "deployment", "scope_id": tree.deployment_id, "role": "DEPLOYMENT_ADMIN"}]
+    user_id = create_user(server, tree, "moved@example.com", roles)
+    token = user_token(server, tree, user_id)
+    url = f"{server.url}/v1/deployments/{tree.deployment_id}/endpoint"
+    assert requests.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=10).status_code == 200
+    changed = server.admin().put(
+        f"{server.url}/v1/organizations/{tree.organization_id}/users/{user_id}/roles", json={"roles": []}, timeout=10
+    )
+    assert changed.status_code == 200, changed.text
+    refused = requests.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "unauthorized"

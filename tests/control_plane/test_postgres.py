@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 import requests
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session
 
-from tests.control_plane.conftest import make_tree
+from astronomer_control_plane.orm import Revocation
+from astronomer_control_plane.services import revocations
+from tests.control_plane.conftest import Tree, make_tree
+from tests.control_plane.flows import concurrent_redemptions, create_api_token, create_user
 from tests.servers import ControlPlaneServer, free_port, poll, stop_process_group
 
 pytestmark = pytest.mark.integration
@@ -23,8 +30,9 @@ def _as_postgres(*argv: str) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else list(argv)
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
+@pytest.fixture(scope="module")
+def postgres_port() -> Iterator[int]:
+    """One throwaway PostgreSQL server for the module (each test gets its own database)."""
     if not (PG_BIN / "initdb").exists():
         pytest.fail("PostgreSQL 15 is not installed: apt-get install postgresql (as .ci/run does)")
     # Not under pytest's tmp_path: that is private to root, and PostgreSQL refuses to run as root.
@@ -45,13 +53,19 @@ def postgres_url() -> Iterator[str]:
     try:
         ready = [str(PG_BIN / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)]
         poll(lambda: subprocess.run(ready, capture_output=True).returncode == 0, timeout=30, interval=0.2, what="PostgreSQL")
-        create = subprocess.run([str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "control_plane"],
-                                capture_output=True, text=True, timeout=30)  # fmt: skip
-        assert create.returncode == 0, create.stderr
-        yield f"postgresql+psycopg2://postgres@127.0.0.1:{port}/control_plane"
+        yield port
     finally:
         stop_process_group(server)
         shutil.rmtree(top, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_url(postgres_port: int, request: pytest.FixtureRequest) -> str:
+    name = re.sub(r"[^a-z0-9_]", "_", request.node.name.lower())[:60]
+    create = subprocess.run([str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(postgres_port), "-U", "postgres", name],
+                            capture_output=True, text=True, timeout=30)  # fmt: skip
+    assert create.returncode == 0, create.stderr
+    return f"postgresql+psycopg2://postgres@127.0.0.1:{postgres_port}/{name}"
 
 
 def test_control_plane_runs_and_persists_on_postgresql(tmp_path: Path, postgres_url: str) -> None:
@@ -68,3 +82,86 @@ def test_control_plane_runs_and_persists_on_postgresql(tmp_path: Path, postgres_
         assert requests.get(f"{server.url}/v1/deployments/{tree.deployment_id}/revoked-tokens", headers=agent, timeout=10).ok
     finally:
         server.stop()
+
+
+@pytest.fixture
+def pg_server(tmp_path: Path, postgres_url: str) -> Iterator[ControlPlaneServer]:
+    server = ControlPlaneServer(tmp_path / "cp", database_url=postgres_url).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _revoked_since(server: ControlPlaneServer, tree: Tree, cursor: str) -> tuple[set[str], str]:
+    """What a deployment's poll collects from `cursor` on (every page), and the cursor it keeps."""
+    seen: set[str] = set()
+    while True:
+        page = requests.get(
+            f"{server.url}/v1/deployments/{tree.deployment_id}/revoked-tokens", params={"since": cursor},
+            headers={"Authorization": f"Bearer {tree.agent_token}"}, timeout=10,
+        ).json()  # fmt: skip
+        seen |= {entry["jti"] for entry in page["revoked"]}
+        if not page["revoked"]:
+            return seen, page["cursor"]
+        cursor = page["cursor"]
+
+
+def _waiting_on_a_lock(engine: Engine) -> bool:
+    with engine.connect() as connection:
+        query = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        return connection.execute(text(query)).scalar_one() > 0
+
+
+def _interleave(server: ControlPlaneServer, postgres_url: str, first_revocation: Callable[[Session], None], tree: Tree, second: str) -> set[str]:
+    """Two revocations in concurrent transactions: the first (given) takes its seq and stays open
+    while the second (`DELETE .../tokens/{second}` over HTTP) runs and a deployment polls; then the
+    first commits and the deployment polls again from its cursor. Returns every jti it collected."""
+    engine = create_engine(postgres_url)
+    try:
+        _, cursor = _revoked_since(server, tree, "")
+        slow = Session(engine)
+        slow.begin()
+        first_revocation(slow)
+        with ThreadPoolExecutor(1) as pool:
+            fast = pool.submit(server.admin().delete, f"{server.url}/v1/organizations/{tree.organization_id}/tokens/{second}", timeout=60)
+            # The second either commits at once, or waits for the first's lock: both are what we want to see.
+            poll(lambda: fast.done() or _waiting_on_a_lock(engine), timeout=30, interval=0.05, what="the second revocation")
+            seen, cursor = _revoked_since(server, tree, cursor)
+            slow.commit()
+            slow.close()
+            assert fast.result(timeout=60).status_code == 200
+        later, _ = _revoked_since(server, tree, cursor)
+        return seen | later
+    finally:
+        engine.dispose()
+
+
+def test_revocation_cursor_misses_nothing_when_transactions_commit_out_of_order(pg_server: ControlPlaneServer) -> None:
+    tree = make_tree(pg_server, "revocation-order")
+    (first, _), (second, _) = (create_api_token(pg_server, tree, "deployment", "DEPLOYMENT_ADMIN") for _ in range(2))
+
+    def revoke_first(session: Session) -> None:  # as the control plane writes a revocation
+        revocations.record(session, tree.organization_id, first, None)
+
+    assert _interleave(pg_server, pg_server.database_url, revoke_first, tree, second) == {first, second}
+
+
+def test_without_the_lock_the_cursor_skips_a_late_commit(pg_server: ControlPlaneServer) -> None:
+    """The hazard the lock exists for, shown with the same interleaving and a bare INSERT: the poll
+    sees the second revocation, moves its cursor past the first's seq, and never sees the first."""
+    tree = make_tree(pg_server, "revocation-skip")
+    (_, _), (second, _) = (create_api_token(pg_server, tree, "deployment", "DEPLOYMENT_ADMIN") for _ in range(2))
+
+    def bare_insert(session: Session) -> None:
+        session.add(Revocation(organization_id=tree.organization_id, jti="unserialised-jti", expires_at=None))
+        session.flush()
+
+    assert _interleave(pg_server, pg_server.database_url, bare_insert, tree, second) == {second}
+
+
+def test_concurrent_redemptions_on_postgresql_have_one_winner(pg_server: ControlPlaneServer) -> None:
+    tree = make_tree(pg_server, "redemption-race")
+    user_id = create_user(pg_server, tree, "race@example.com", [])
+    for _ in range(3):
+        assert concurrent_redemptions(pg_server, tree, user_id) == [200] + [422] * 7

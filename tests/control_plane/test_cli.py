@@ -1,0 +1,44 @@
+"""`astro-runtime control-plane serve` listens on loopback only, unless told its login is insecure."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from astronomer_control_plane.settings import INSECURE_BIND_FLAG, UnsafeBindAddress, check_bind_address
+from tests.servers import ControlPlaneServer
+
+
+@pytest.mark.parametrize(
+    ("host", "allowed_without_flag"),
+    [("127.0.0.1", True), ("127.0.0.2", True), ("::1", True), ("[::1]", True), ("localhost", True),
+     ("0.0.0.0", False), ("::", False), ("192.168.1.10", False), ("10.0.0.5", False), ("example.com", False),
+     ("127.0.0.1.example.com", False), ("", False)],
+)  # fmt: skip
+def test_only_loopback_without_the_flag(host: str, allowed_without_flag: bool) -> None:
+    check_bind_address(host, insecure_public=True)  # the flag allows anything
+    if allowed_without_flag:
+        check_bind_address(host, insecure_public=False)
+    else:
+        with pytest.raises(UnsafeBindAddress, match=INSECURE_BIND_FLAG):
+            check_bind_address(host, insecure_public=False)
+
+
+@pytest.mark.integration
+def test_serve_refuses_a_public_address_before_touching_anything(tmp_path: Path) -> None:
+    result = ControlPlaneServer(tmp_path / "data").run("--host", "0.0.0.0", "serve")
+    assert result.returncode == 2
+    assert "refusing to listen on 0.0.0.0" in result.stderr and "--insecure-dev-login-on-public-address" in result.stderr
+    assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.integration
+def test_the_flag_lets_serve_past_the_check(tmp_path: Path) -> None:
+    # 192.0.2.1 (TEST-NET-1) is on no interface: past our check, the bind itself fails, so the test
+    # never listens beyond loopback.
+    result = ControlPlaneServer(tmp_path / "data").run("--host", "192.0.2.1", "serve", "--insecure-dev-login-on-public-address")
+    assert result.returncode != 0
+    assert "refusing" not in result.stderr
+    assert "WARNING: listening on 192.0.2.1 with a development login" in result.stderr
+    assert "192.0.2.1" in result.stderr and "error while attempting to bind" in result.stderr.lower()
