@@ -98,6 +98,14 @@ AUTH_REVOCATION_POLL_SECONDS = Option(
     "How often the revocation list is polled; a revoked API token is refused within about this delay.",
     type="integer", default="30",
 )
+AUTH_REVOCATION_MAX_STALENESS_SECONDS = Option(
+    "auth_revocation_max_staleness_seconds",
+    "When the last successful revocation poll is older than this (control plane unreachable, or the agent "
+    "token refused), control-plane tokens and the Airflow sessions made from them are refused with HTTP 503 "
+    "and an ERROR log naming what to fix, so a revoked token can never come back. The same holds after "
+    "start-up until the first poll succeeds. Between 2 x auth_revocation_poll_seconds and 86400.",
+    type="integer", default="120",
+)
 
 # Metrics (astronomer_plugins.metrics): tagged statsd, our listener's metrics and the push.
 STATSD_HOST = Option(
@@ -231,6 +239,7 @@ OPTIONS: tuple[Option, ...] = (
     AUTH_JWKS_GRACE_SECONDS,
     AUTH_JWKS_MIN_REFRESH_SECONDS,
     AUTH_REVOCATION_POLL_SECONDS,
+    AUTH_REVOCATION_MAX_STALENESS_SECONDS,
     STATSD_HOST,
     STATSD_PORT,
     METRICS_EXTRA_TAGS,

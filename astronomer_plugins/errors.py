@@ -3,6 +3,7 @@
 AstronomerError                   anything raised on purpose by this package
  ├─ AstronomerConfigError         a setting in [astronomer] is missing or invalid (also a ValueError)
  ├─ TokenRejected                 a bearer token failed verification (never shows the token)
+ │   └─ VerificationUnavailable   it could not be checked: keys or revocation list stale (HTTP 503)
  └─ ControlPlaneError             a call to the control plane failed (never shows the token)
      ├─ ControlPlaneUnavailable   unreachable, timed out, TLS failed, or 5xx after retries
      ├─ ControlPlaneAuthError     401/403: bad, revoked or insufficient token
@@ -22,6 +23,11 @@ class AstronomerConfigError(AstronomerError, ValueError):
 
 class TokenRejected(AstronomerError):
     """A token failed verification; the reason is safe to log (it never contains the token)."""
+
+
+class VerificationUnavailable(TokenRejected):
+    """A token cannot be checked now (signing keys or revocation list stale or not yet fetched):
+    refused, fail closed, but the fix is on the server side (reach the control plane), not the token."""
 
 
 class ControlPlaneError(AstronomerError):

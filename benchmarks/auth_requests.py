@@ -76,8 +76,8 @@ def verification_microseconds(ours: AirflowApiServer, token: str) -> tuple[float
     from astronomer_plugins.auth.manager import AstronomerAuthManager
 
     manager = AstronomerAuthManager()
+    manager.context.sync_once()  # keys and revocations, as the api-server's background thread does
     verifier = manager.context.verifier
-    verifier.keys.refresh()
     airflow_token = SimpleAuthManager()._get_token_signer().generate({"sub": "admin", "role": "ADMIN"})
     validator = SimpleAuthManager._get_token_validator()
 

@@ -1,44 +1,100 @@
 """Everything the auth manager needs at run time, built from settings on first use, plus the
-background loop that keeps the signing keys and the revocation list fresh."""
+background thread that keeps the signing keys and the revocation list fresh.
+
+The thread does all network and disk work of token verification, in two independent steps (one
+failing never skips the other):
+
+- keys: refreshed when the TTL is due, or at once when a token with an unknown `kid` asks for it
+  (rate-limited by `auth_jwks_min_refresh_seconds`, see keys.py);
+- revocations: polled every `auth_revocation_poll_seconds` with the agent token read again for
+  every poll (agent_token / agent_token_file), so a rotated agent token is picked up without a
+  restart. Past `auth_revocation_max_staleness_seconds` without a successful poll, control-plane
+  tokens and the Airflow sessions made from them are refused (HTTP 503) with one ERROR a minute
+  naming what to fix.
+
+At start-up the api-server waits at most STARTUP_WAIT seconds for the first round; until a first
+poll succeeds, control-plane tokens are refused (fail closed), Airflow's own paths keep working.
+"""
 
 from __future__ import annotations
 
 import logging
 import random
 import threading
-from dataclasses import dataclass, field
+import time
 
 from astronomer_plugins import config
 from astronomer_plugins.auth.keys import JwksCache
 from astronomer_plugins.auth.revocations import RevocationList
 from astronomer_plugins.auth.verifier import ControlPlaneTokenVerifier, VerifierSettings
 from astronomer_plugins.control_plane.client import ControlPlaneClient, RetryPolicy
-from astronomer_plugins.errors import ControlPlaneAuthError, ControlPlaneError
+from astronomer_plugins.errors import (
+    AstronomerConfigError,
+    ControlPlaneAuthError,
+    ControlPlaneError,
+    VerificationUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
+STARTUP_WAIT = 5.0  # seconds the api-server's start waits for the first keys + revocations round
+REPORT_INTERVAL = 60.0  # at most one ERROR per this many seconds while tokens cannot be checked
+MIN_STALENESS_POLLS = 2  # auth_revocation_max_staleness_seconds must cover at least 2 poll intervals
+MAX_STALENESS = 86_400
+TIMEOUTS = {"connect_timeout": 2.0, "read_timeout": 5.0}
+RETRY = RetryPolicy(attempts=2, base_delay=0.2, max_delay=1.0)
 
-@dataclass
+
+def revocation_max_staleness(poll_seconds: float) -> int:
+    """The configured bound, checked against the poll interval (one clear error when out of range)."""
+    option = config.AUTH_REVOCATION_MAX_STALENESS_SECONDS
+    value = config.get_int(option)
+    low = int(MIN_STALENESS_POLLS * poll_seconds)
+    if not low <= value <= MAX_STALENESS:
+        raise AstronomerConfigError(
+            f"[{config.SECTION}] {option.key} = {value}: must be between {low} ({MIN_STALENESS_POLLS} x "
+            f"{config.AUTH_REVOCATION_POLL_SECONDS.key}) and {MAX_STALENESS} ({option.env_var})"
+        )
+    return value
+
+
 class AuthContext:
-    client: ControlPlaneClient
-    verifier: ControlPlaneTokenVerifier
-    revocation_poll_seconds: float
-    _stop: threading.Event = field(default_factory=threading.Event)
-    _thread: threading.Thread | None = None
+    def __init__(
+        self,
+        client: ControlPlaneClient,
+        verifier: ControlPlaneTokenVerifier,
+        *,
+        revocation_poll_seconds: float,
+        wake: threading.Event | None = None,
+        ca_bundle: str | None = None,
+    ) -> None:
+        self.client = client  # public documents and the login's code exchange: never the agent token
+        self.verifier = verifier
+        self.revocation_poll_seconds = revocation_poll_seconds
+        self._wake = wake or threading.Event()
+        self._ca_bundle = ca_bundle
+        self._stop = threading.Event()
+        self._first_round = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._agent_client: ControlPlaneClient | None = None
+        self._agent_token: str | None = None
+        self._problems: dict[str, str] = {}  # step -> what to fix, while that step fails
+        self._reported_at = -REPORT_INTERVAL
+        self._report_lock = threading.Lock()
 
     @classmethod
     def from_config(cls) -> AuthContext:
         """Read [astronomer]; a missing setting is one clear error naming it (the api-server stops)."""
         issuer = config.require(config.CONTROL_PLANE_URL).rstrip("/")
-        client = ControlPlaneClient(
-            issuer, config.agent_token(), ca_bundle=config.get(config.CA_BUNDLE) or None,
-            connect_timeout=2.0, read_timeout=5.0, retry=RetryPolicy(attempts=2, base_delay=0.2, max_delay=1.0),
-        )  # fmt: skip
+        ca_bundle = config.get(config.CA_BUNDLE) or None
+        client = ControlPlaneClient(issuer, None, ca_bundle=ca_bundle, retry=RETRY, **TIMEOUTS)
+        wake = threading.Event()
         keys = JwksCache(
             client.jwks,
             ttl=config.get_int(config.AUTH_JWKS_TTL_SECONDS),
             grace=config.get_int(config.AUTH_JWKS_GRACE_SECONDS),
             min_refresh_interval=config.get_int(config.AUTH_JWKS_MIN_REFRESH_SECONDS),
+            wake=wake.set,
         )
         settings = VerifierSettings(
             issuer=issuer,
@@ -47,35 +103,112 @@ class AuthContext:
             workspace_id=config.get(config.WORKSPACE_ID),
             leeway=config.get_int(config.AUTH_LEEWAY_SECONDS),
         )
-        verifier = ControlPlaneTokenVerifier(settings, keys, RevocationList())
-        return cls(client, verifier, float(config.get_int(config.AUTH_REVOCATION_POLL_SECONDS)))
+        poll_seconds = float(config.get_int(config.AUTH_REVOCATION_POLL_SECONDS))
+        revocations = RevocationList(leeway=settings.leeway, max_staleness=revocation_max_staleness(poll_seconds))
+        verifier = ControlPlaneTokenVerifier(settings, keys, revocations)
+        return cls(client, verifier, revocation_poll_seconds=poll_seconds, wake=wake, ca_bundle=ca_bundle)
+
+    # The two steps of a round, each on its own: a failure is recorded and logged, never raised.
+    def refresh_keys(self) -> bool:
+        try:
+            self.verifier.keys.refresh()
+        except ControlPlaneError as exc:
+            return self._failed("keys", logging.WARNING, "Could not refresh the control plane's signing keys: %s", exc,
+                                fix=f"make the control plane at {self.client.base_url} reachable ({exc})")  # fmt: skip
+        return self._recovered("keys")
+
+    def poll_revocations(self) -> bool:
+        try:
+            self.verifier.revocations.poll(self._revocation_client(), self.verifier.settings.deployment_id)
+        except AstronomerConfigError as exc:
+            return self._failed("revocations", logging.ERROR, "Cannot poll revoked tokens: %s", exc, fix=str(exc))
+        except ControlPlaneAuthError as exc:
+            fix = (
+                f"the control plane refuses the agent token (HTTP {exc.status}); put the deployment's current agent "
+                f"token in [{config.SECTION}] {config.AGENT_TOKEN_FILE.key} or {config.AGENT_TOKEN.key} "
+                f"({config.AGENT_TOKEN_FILE.env_var} / {config.AGENT_TOKEN.env_var}); it is read again at every poll"
+            )
+            return self._failed("revocations", logging.ERROR, "Cannot poll revoked tokens: %s", fix, fix=fix)
+        except ControlPlaneError as exc:
+            return self._failed("revocations", logging.WARNING, "Cannot poll revoked tokens, keeping the cached list: %s",
+                                exc, fix=f"make the control plane at {self.client.base_url} reachable ({exc})")  # fmt: skip
+        return self._recovered("revocations")
 
     def sync_once(self) -> None:
-        """Refresh keys when due and poll revocations; failures are logged, never raised."""
-        keys, revocations = self.verifier.keys, self.verifier.revocations
-        try:
-            if keys.due():
-                keys.refresh()
-            revocations.poll(self.client, self.verifier.settings.deployment_id)
-        except ControlPlaneAuthError as exc:
-            log.error(
-                "The control plane refused the agent token (HTTP %s); set a valid one in [astronomer] "
-                "agent_token or agent_token_file (AIRFLOW__ASTRONOMER__AGENT_TOKEN / _FILE)", exc.status
-            )
-        except ControlPlaneError as exc:
-            log.warning("Control plane unreachable, using cached keys and revocations: %s", exc)
+        """One round: keys when due, then revocations; failures are logged, never raised."""
+        if self.verifier.keys.due():
+            self.refresh_keys()
+        self.poll_revocations()
 
+    def _revocation_client(self) -> ControlPlaneClient:
+        """A client with the agent token as it is now (read from settings or its file at every poll)."""
+        token = config.agent_token()
+        if self._agent_client is None or token != self._agent_token:
+            if self._agent_client is not None:
+                self._agent_client.close()
+            self._agent_client = ControlPlaneClient(
+                self.client.base_url, token, ca_bundle=self._ca_bundle, retry=RETRY, **TIMEOUTS
+            )
+            self._agent_token = token
+        return self._agent_client
+
+    def _failed(self, step: str, level: int, message: str, *args: object, fix: str) -> bool:
+        first = step not in self._problems
+        self._problems[step] = fix
+        log.log(level if first else logging.DEBUG, message, *args)
+        if step == "revocations" and self.verifier.revocations.stale():
+            self.report_unavailable(VerificationUnavailable("the revocation list is stale"))
+        return False
+
+    def _recovered(self, step: str) -> bool:
+        if self._problems.pop(step, None) is not None:
+            log.info("The control plane answers again (%s)", step)
+        return True
+
+    def report_unavailable(self, reason: VerificationUnavailable) -> None:
+        """One ERROR a minute at most, naming what to fix, while tokens cannot be checked."""
+        now = time.monotonic()
+        with self._report_lock:
+            if now - self._reported_at < REPORT_INTERVAL:
+                return
+            self._reported_at = now
+        fixes = "; ".join(self._problems.values()) or (
+            f"waiting for the first answer of the control plane at {self.client.base_url}"
+        )
+        log.error(
+            "Refusing control-plane tokens and the Airflow sessions made from them (HTTP 503): %s. To fix: %s",
+            reason, fixes,
+        )  # fmt: skip
+
+    # The background thread
     def start(self) -> None:
-        """Start the background loop once (daemon: never holds up shutdown)."""
+        """Start the background thread once (daemon: never holds up shutdown) and give its first
+        round up to STARTUP_WAIT seconds, so a healthy start serves control-plane tokens at once."""
         if self._thread is not None:
             return
-        self.sync_once()
+        from astronomer_plugins.control_plane.preload import preload
+
+        preload()  # the thread must never import (see preload)
         self._thread = threading.Thread(target=self._loop, name="astronomer-auth-sync", daemon=True)
         self._thread.start()
+        if not self._first_round.wait(STARTUP_WAIT):
+            log.warning(
+                "The control plane at %s has not answered within %.0fs of start-up; control-plane tokens are refused "
+                "(HTTP 503) until it does", self.client.base_url, STARTUP_WAIT,
+            )  # fmt: skip
 
     def _loop(self) -> None:
-        while not self._stop.wait(self.revocation_poll_seconds * random.uniform(0.8, 1.0)):
-            self.sync_once()
+        next_poll = 0.0
+        while not self._stop.is_set():
+            if self.verifier.keys.due():
+                self.refresh_keys()
+            if time.monotonic() >= next_poll:
+                self.poll_revocations()
+                next_poll = time.monotonic() + self.revocation_poll_seconds * random.uniform(0.8, 1.0)
+            self._first_round.set()
+            self._wake.wait(max(0.0, next_poll - time.monotonic()))
+            self._wake.clear()
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()

@@ -11,16 +11,18 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from anyio import to_thread
 from fastapi import HTTPException, status
 from jwt import InvalidTokenError
 
 from airflow.api_fastapi.app import AUTH_MANAGER_FASTAPI_APP_PREFIX
 from airflow.api_fastapi.auth.managers.base_auth_manager import BaseAuthManager
+from airflow.models.revoked_token import RevokedToken  # already imported by BaseAuthManager
 
 from astronomer_plugins.auth import permissions
 from astronomer_plugins.auth.permissions import Level
 from astronomer_plugins.auth.user import AstroUser
-from astronomer_plugins.errors import TokenRejected
+from astronomer_plugins.errors import TokenRejected, VerificationUnavailable
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -45,6 +47,15 @@ if TYPE_CHECKING:
 def _unauthorized(reason: str) -> HTTPException:
     return HTTPException(
         status.HTTP_401_UNAUTHORIZED, detail=f"Not authenticated: {reason}", headers={"WWW-Authenticate": "Bearer"}
+    )
+
+
+def _unavailable(reason: VerificationUnavailable) -> HTTPException:
+    """The token cannot be checked now (fail closed); the fix is on the server side, so 503, not 401."""
+    return HTTPException(
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+        detail=f"Control-plane tokens cannot be checked right now: {reason}; try again later",
+        headers={"Retry-After": "30"},
     )
 
 
@@ -90,21 +101,42 @@ class AstronomerAuthManager(BaseAuthManager[AstroUser]):
         return user_from_claims(self.context.verifier.verify(token))
 
     async def get_user_from_token(self, token: str) -> AstroUser:
+        """Never waits for the network: control-plane tokens are checked from memory, Airflow's own
+        tokens by Airflow's validator, with its revoked-token lookup (a database query) off the loop."""
         verifier = self.context.verifier
         try:
             if verifier.claims_to_be_ours(token):
                 return self.user_from_control_plane_token(token)
-            user = await super().get_user_from_token(token)
+            user = await self._user_from_airflow_token(token)
         except TokenRejected as exc:
-            self.log.info("Refused a control-plane token: %s", exc)
-            raise _unauthorized("invalid or expired token") from None
+            raise self._refusal(exc, "invalid or expired token") from None
         except InvalidTokenError:
             raise _unauthorized("invalid or expired token") from None
         if not isinstance(user, AstroUser):
             raise _unauthorized("invalid token")
-        if user.source_jti and verifier.revocations.is_revoked(user.source_jti):
-            raise _unauthorized("the token was revoked")
+        if user.source_jti:  # a session made from a control-plane token lives and dies with it
+            try:
+                verifier.check_not_revoked(user.source_jti)
+            except TokenRejected as exc:
+                raise self._refusal(exc, "the token was revoked") from None
         return user
+
+    def _refusal(self, exc: TokenRejected, reason: str) -> HTTPException:
+        if isinstance(exc, VerificationUnavailable):
+            self.context.report_unavailable(exc)
+            return _unavailable(exc)
+        self.log.info("Refused a control-plane token: %s", exc)
+        return _unauthorized(reason)
+
+    async def _user_from_airflow_token(self, token: str) -> AstroUser:
+        """BaseAuthManager.get_user_from_token, with its revoked-token query in a worker thread."""
+        payload: dict[str, Any] = await self._get_token_validator().avalidated_claims(token)
+        if (jti := payload.get("jti")) and await to_thread.run_sync(RevokedToken.is_revoked, jti):
+            raise InvalidTokenError("Token has been revoked")
+        try:
+            return self.deserialize_user(payload)
+        except (ValueError, KeyError) as exc:
+            raise InvalidTokenError(str(exc)) from None
 
     def revoke_token(self, token: str) -> None:
         """Airflow's own tokens are revoked in Airflow's database; control-plane tokens are revoked

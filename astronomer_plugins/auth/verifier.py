@@ -1,5 +1,5 @@
-"""Verification of control-plane tokens: every claim checked, fail closed, no network in the
-steady state (keys and revocations come from memory)."""
+"""Verification of control-plane tokens: every claim checked, fail closed, never any network or
+disk (keys and revocations come from memory, kept fresh by the auth context's background thread)."""
 
 from __future__ import annotations
 
@@ -89,6 +89,12 @@ class ControlPlaneTokenVerifier:
             raise TokenRejected("a user token must be issued for this deployment")
         if not isinstance(claims["astro_roles"], dict):
             raise TokenRejected("the token's astro_roles claim is malformed")
-        if self.revocations.is_revoked(str(claims["jti"])):
-            raise TokenRejected("the token has been revoked")
+        self.check_not_revoked(str(claims["jti"]))
         return claims
+
+    def check_not_revoked(self, jti: str) -> None:
+        """Refuse a revoked jti, and any jti while the revocation list is stale (fail closed); also
+        used for Airflow sessions derived from a control-plane token."""
+        self.revocations.check_fresh()
+        if self.revocations.is_revoked(jti):
+            raise TokenRejected("the token has been revoked")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,9 +69,10 @@ class Deployment:
         )
 
 
-@pytest.fixture(scope="module")
-def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    base = tmp_path_factory.mktemp("auth")
+@contextmanager
+def running_deployment(base: Path, **astronomer_settings: str) -> Iterator[Deployment]:
+    """The control plane and an api-server with our auth manager, the DAGs and the test plugin;
+    `astronomer_settings` are extra AIRFLOW__ASTRONOMER__* variables (e.g. short intervals)."""
     control_plane = ControlPlaneServer(base / "cp").start()
     airflow = AirflowApiServer(home=base / "airflow", environment={})
     try:
@@ -86,13 +88,19 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             "AIRFLOW__CORE__AUTH_MANAGER": MANAGER,
             "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(plugins),
-            **deployment_settings(control_plane, tree, AIRFLOW__ASTRONOMER__AUTH_REVOCATION_POLL_SECONDS="2"),
+            **deployment_settings(control_plane, tree, **astronomer_settings),
         }
         airflow.start()
         yield Deployment(control_plane, airflow, tree)
     finally:
         airflow.stop()
         control_plane.stop()
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    with running_deployment(tmp_path_factory.mktemp("auth"), AIRFLOW__ASTRONOMER__AUTH_REVOCATION_POLL_SECONDS="2") as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 
 from astronomer_plugins.auth.keys import JwksCache
 from astronomer_plugins.control_plane.client import ControlPlaneClient, RetryPolicy
-from astronomer_plugins.errors import TokenRejected
+from astronomer_plugins.errors import TokenRejected, VerificationUnavailable
 from tests.servers import ControlPlaneServer
 
 pytestmark = pytest.mark.integration
@@ -38,29 +38,50 @@ def test_cached_keys_outlive_an_outage_until_ttl_plus_grace(tmp_path: Path) -> N
     assert cache.due()
     assert cache.key(kid).key_id == kid
     clock.now += 2  # past TTL + grace: fail closed
-    with pytest.raises(TokenRejected, match="stale"):
+    with pytest.raises(VerificationUnavailable, match="stale"):
         cache.key(kid)
 
 
-def test_unknown_kids_refresh_at_most_once_per_interval(tmp_path: Path) -> None:
+def test_unknown_kids_ask_for_a_background_refresh_at_most_once_per_interval(tmp_path: Path) -> None:
+    """key() never fetches: an unknown kid is refused at once and wakes the background thread (here
+    the test plays that thread), at most once per min_refresh_interval."""
     server = ControlPlaneServer(tmp_path / "cp").start()
     clock = Clock()
-    cache = JwksCache(ControlPlaneClient(server.url).jwks, ttl=600, grace=3600, min_refresh_interval=30, clock=clock)
+    wakes: list[float] = []
+    cache = JwksCache(
+        ControlPlaneClient(server.url).jwks, ttl=600, grace=3600, min_refresh_interval=30, clock=clock,
+        wake=lambda: wakes.append(clock.now),
+    )  # fmt: skip
     try:
         cache.refresh()
         for attempt in range(10):
             with pytest.raises(TokenRejected, match="key id"):
                 cache.key(f"forged-{attempt}")
-        assert cache.refreshes == 1  # within the interval after the last refresh: none at all
+        assert (cache.refreshes, wakes, cache.due()) == (1, [], False)  # within the interval: nothing asked
         clock.now += 31
         for attempt in range(10):
-            with pytest.raises(TokenRejected):
+            with pytest.raises(TokenRejected, match="key id"):
                 cache.key(f"forged-later-{attempt}")
-        assert cache.refreshes == 2  # one for the first unknown kid after the interval
+        assert (cache.refreshes, wakes, cache.due()) == (1, [1031.0], True)  # one wake, no fetch on this thread
+        cache.refresh()  # what the background thread does when woken
+        assert (cache.refreshes, cache.due()) == (2, False)
         rotated = server.run("rotate-keys")
         assert rotated.returncode == 0
         new_kid = rotated.stdout.split()[3].rstrip(";")
         clock.now += 31
-        assert cache.key(new_kid).key_id == new_kid  # a real rotation is picked up on first sight
+        with pytest.raises(TokenRejected, match="key id"):
+            cache.key(new_kid)  # a real rotation: refused once, never fetched on the caller's thread ...
+        assert (cache.refreshes, len(wakes)) == (2, 2)
+        cache.refresh()
+        assert cache.key(new_kid).key_id == new_kid  # ... and known right after the background refresh
     finally:
         server.stop()
+
+
+def test_no_keys_yet_is_unavailable_not_a_fetch(tmp_path: Path) -> None:
+    """Before the first fetch (fresh start, control plane down) tokens are refused as unavailable (503)."""
+    fetches: list[int] = []
+    cache = JwksCache(lambda: fetches.append(1) or {}, ttl=600, grace=3600, min_refresh_interval=30)
+    with pytest.raises(VerificationUnavailable, match="not been fetched"):
+        cache.key("any")
+    assert fetches == [] and cache.due()
