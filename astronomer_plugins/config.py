@@ -76,6 +76,13 @@ AUTH_LEEWAY_SECONDS = Option(
     "auth_leeway_seconds", "Clock skew allowed when checking exp, nbf and iat of control-plane tokens.",
     type="integer", default="30",
 )
+AUTH_LOGIN_TIMEOUT_SECONDS = Option(
+    "auth_login_timeout_seconds",
+    "Longest a browser login waits for the control plane to redeem its authorization code. The "
+    "exchange runs in a worker thread, so a control plane that never answers fails that one login "
+    "(HTTP 504 page) and holds up no other request.",
+    type="integer", default="10",
+)
 AUTH_JWKS_TTL_SECONDS = Option(
     "auth_jwks_ttl_seconds",
     "How long the control plane's signing keys (JWKS) are used before a background refresh is due.",
@@ -235,6 +242,7 @@ OPTIONS: tuple[Option, ...] = (
     CA_BUNDLE,
     RUNTIME_VERSION,
     AUTH_LEEWAY_SECONDS,
+    AUTH_LOGIN_TIMEOUT_SECONDS,
     AUTH_JWKS_TTL_SECONDS,
     AUTH_JWKS_GRACE_SECONDS,
     AUTH_JWKS_MIN_REFRESH_SECONDS,

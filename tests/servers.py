@@ -73,7 +73,7 @@ def wait_until_healthy(url: str, process: subprocess.Popen, log_path: Path, time
         try:
             if requests.get(url, timeout=2).ok:
                 return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # e.g. a first request that configures the ORM
             pass
         time.sleep(0.1)
     raise RuntimeError(f"{url} not healthy after {timeout:.0f}s:\n{log_path.read_text()[-3000:]}")

@@ -1,5 +1,8 @@
 """Browser login through the control plane (authorization code + PKCE S256 + state), logout, and
-the exchange of a control-plane token for an Airflow token."""
+the exchange of a control-plane token for an Airflow token.
+
+Every path and cookie follows Airflow's own prefix (`[api] base_url`, e.g. https://host/some/prefix):
+the login cookie is scoped to `<prefix>/auth`, the session cookie to Airflow's `get_cookie_path()`."""
 
 from __future__ import annotations
 
@@ -10,20 +13,27 @@ import secrets
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import unquote, urlencode, urlsplit
 
+from airflow.api_fastapi.app import AUTH_MANAGER_FASTAPI_APP_PREFIX, get_cookie_path
 from airflow.api_fastapi.auth.managers.base_auth_manager import COOKIE_NAME_JWT_TOKEN
 from airflow.configuration import conf
 
-from astronomer_plugins.errors import ControlPlaneError, TokenRejected
+from astronomer_plugins import config
+from astronomer_plugins.errors import ControlPlaneError, ControlPlaneUnavailable, TokenRejected, VerificationUnavailable
 
 if TYPE_CHECKING:
+    from urllib.parse import SplitResult
+
     from astronomer_plugins.auth.manager import AstronomerAuthManager
     from astronomer_plugins.auth.user import AstroUser
 
 LOGIN_COOKIE = "_astro_login"
 LOGIN_STATE_SECONDS = 600
 LOGIN_PURPOSE = "astronomer-login-state"
+# Percent-encoded '.', '/' and '\': a browser resolves them into dot segments or separators that leave
+# the deployment's prefix (e.g. /prefix/%2e%2e/other), while a plain path check sees one harmless segment.
+ENCODED_SEPARATORS = ("%2e", "%2f", "%5c")
 
 
 class LoginError(Exception):
@@ -35,10 +45,16 @@ class LoginError(Exception):
 
 
 @dataclass(frozen=True)
+class Cookie:
+    value: str  # "" deletes the cookie
+    max_age: int | None
+    path: str
+
+
+@dataclass(frozen=True)
 class Redirect:
     url: str
-    set_cookies: dict[str, tuple[str, int | None]]  # name -> (value, max_age); "" value deletes
-    path: str
+    cookies: dict[str, Cookie]
 
 
 def base_url() -> str:
@@ -49,16 +65,45 @@ def cookie_secure() -> bool:
     return base_url().startswith("https://")
 
 
+def login_cookie_path() -> str:
+    """Where Airflow mounts our routes (`<prefix>/auth`): the browser sends the login cookie only there."""
+    return AUTH_MANAGER_FASTAPI_APP_PREFIX
+
+
+def login_url() -> str:
+    return f"{AUTH_MANAGER_FASTAPI_APP_PREFIX}/login"
+
+
 def safe_next(target: str | None) -> str:
-    """Only same-origin paths: `/dags/x` yes; `//evil`, `https://evil`, `/\\evil`, `javascript:` no."""
-    prefix = urlsplit(base_url()).path.rstrip("/")
-    fallback = prefix + "/"
-    if not target:
-        return fallback
+    """Where a login may land: a page of this deployment (a path under Airflow's prefix, or an absolute
+    URL on its origin), else its home page. Airflow's own `is_safe_url` must agree, and on top of it
+    encoded dots, slashes and backslashes, dot segments and control characters are refused outright."""
+    from airflow.api_fastapi.core_api.security import is_safe_url
+
+    base = urlsplit(base_url())
+    prefix = base.path.rstrip("/")
+    home = prefix + "/"
+    if not target or not _plain_target(target, base) or not is_safe_url(target):
+        return home
+    path = urlsplit(target).path
+    return target if not prefix or path == prefix or path.startswith(prefix + "/") else home
+
+
+def _plain_target(target: str, base: SplitResult) -> bool:
+    decoded = unquote(target)
+    if "\\" in decoded or any(code in text.lower() for text in (target, decoded) for code in ENCODED_SEPARATORS):
+        return False
+    if any(char.isspace() or not char.isprintable() for char in decoded):  # browsers drop tabs/newlines: /\t/evil
+        return False
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return fallback
-    return target if target.startswith(prefix + "/") or not prefix else fallback
+    if parts.scheme or parts.netloc:
+        if (parts.scheme, parts.netloc) != (base.scheme, base.netloc):
+            return False
+    elif not target.startswith("/"):
+        return False
+    if not parts.path.startswith("/") or parts.path.startswith("//"):
+        return False
+    return not {".", ".."} & set(parts.path.split("/"))
 
 
 def _s256(verifier: str) -> str:
@@ -66,6 +111,7 @@ def _s256(verifier: str) -> str:
 
 
 def redirect_uri() -> str:
+    """`<base_url>/auth/callback`, the exact URL the control plane allows for this deployment."""
     return f"{base_url()}/auth/callback"
 
 
@@ -81,7 +127,10 @@ def start_login(manager: AstronomerAuthManager, next_url: str | None) -> Redirec
         "redirect_uri": redirect_uri(), "state": state, "code_challenge": _s256(verifier),
         "code_challenge_method": "S256",
     })  # fmt: skip
-    return Redirect(f"{context.client.base_url}/authorize?{query}", {LOGIN_COOKIE: (signed, LOGIN_STATE_SECONDS)}, "/auth")
+    return Redirect(
+        f"{context.client.base_url}/authorize?{query}",
+        {LOGIN_COOKIE: Cookie(signed, LOGIN_STATE_SECONDS, login_cookie_path())},
+    )
 
 
 async def finish_login(manager: AstronomerAuthManager, *, code: str, state: str, login_cookie: str | None) -> Redirect:
@@ -94,24 +143,44 @@ async def finish_login(manager: AstronomerAuthManager, *, code: str, state: str,
         raise LoginError("the login has expired or was tampered with; start again", 400) from None
     if pending.get("purpose") != LOGIN_PURPOSE or not hmac.compare_digest(str(pending.get("state", "")), state):
         raise LoginError("the login state does not match; start again", 400)
-    context = manager.context
-    try:
-        token = context.client.exchange_code(
-            code=code, redirect_uri=redirect_uri(), client_id=context.verifier.settings.deployment_id,
-            code_verifier=str(pending["verifier"]),
-        )  # fmt: skip
-        user = manager.user_from_control_plane_token(token)
-    except (ControlPlaneError, TokenRejected) as exc:
-        manager.log.warning("Login through the control plane failed: %s", exc)
-        raise LoginError("the control plane did not confirm the login; start again", 401) from None
+    token, user = await _redeem(manager, code=code, verifier=str(pending["verifier"]))
     if not can_use_deployment(user):
         raise LoginError(f"{user.get_name()} has no role in this deployment; ask a workspace owner for one", 403)
     session = manager.generate_jwt(user, expiration_time_in_seconds=session_seconds(token_expiry(token)))
     return Redirect(
         safe_next(str(pending.get("next"))),
-        {COOKIE_NAME_JWT_TOKEN: (session, None), LOGIN_COOKIE: ("", 0)},
-        "/",
+        {COOKIE_NAME_JWT_TOKEN: Cookie(session, None, get_cookie_path()), LOGIN_COOKIE: Cookie("", 0, login_cookie_path())},
     )
+
+
+async def _redeem(manager: AstronomerAuthManager, *, code: str, verifier: str) -> tuple[str, AstroUser]:
+    """The code exchange and the token check, in a worker thread with a deadline: a control plane that
+    accepts the connection and never answers costs this one login `auth_login_timeout_seconds`, and
+    the api-server's event loop (every other request) nothing."""
+    from anyio import fail_after, to_thread
+
+    context = manager.context
+
+    def exchange() -> tuple[str, AstroUser]:
+        token = context.client.exchange_code(
+            code=code, redirect_uri=redirect_uri(), client_id=context.verifier.settings.deployment_id,
+            code_verifier=verifier,
+        )  # fmt: skip
+        return token, manager.user_from_control_plane_token(token)
+
+    timeout = config.get_int(config.AUTH_LOGIN_TIMEOUT_SECONDS)
+    try:
+        with fail_after(timeout):
+            return await to_thread.run_sync(exchange, abandon_on_cancel=True)
+    except TimeoutError:
+        manager.log.warning("Login through the control plane failed: no answer to the code exchange within %ss", timeout)
+        raise LoginError("the control plane did not answer in time; try again in a moment", 504) from None
+    except (ControlPlaneUnavailable, VerificationUnavailable) as exc:
+        manager.log.warning("Login through the control plane failed: %s", exc)
+        raise LoginError("the control plane cannot be reached right now; try again in a moment", 502) from None
+    except (ControlPlaneError, TokenRejected) as exc:
+        manager.log.warning("Login through the control plane failed: %s", exc)
+        raise LoginError("the control plane did not confirm the login; start again", 401) from None
 
 
 def can_use_deployment(user: AstroUser) -> bool:
@@ -143,4 +212,6 @@ def exchange_token(manager: AstronomerAuthManager, control_plane_token: str) -> 
 
 
 def logout_target(manager: AstronomerAuthManager) -> str:
-    return manager.context.client.base_url + "/"
+    """The control plane's signed-out page, which links back to this deployment."""
+    query = urlencode({"client_id": manager.context.verifier.settings.deployment_id})
+    return f"{manager.context.client.base_url}/logout?{query}"

@@ -28,12 +28,12 @@ class TokenResponse(BaseModel):
 
 def _redirect(target: login.Redirect) -> RedirectResponse:
     response = RedirectResponse(target.url, status_code=303)
-    for name, (value, max_age) in target.set_cookies.items():
-        path = get_cookie_path() if name == COOKIE_NAME_JWT_TOKEN else target.path
-        if value:
-            response.set_cookie(name, value, max_age=max_age, path=path, httponly=True, secure=login.cookie_secure(), samesite="lax")
+    for name, cookie in target.cookies.items():
+        if cookie.value:
+            response.set_cookie(name, cookie.value, max_age=cookie.max_age, path=cookie.path, httponly=True,
+                                secure=login.cookie_secure(), samesite="lax")  # fmt: skip
         else:
-            response.delete_cookie(name, path="/auth", httponly=True, secure=login.cookie_secure(), samesite="lax")
+            response.delete_cookie(name, path=cookie.path, httponly=True, secure=login.cookie_secure(), samesite="lax")
     return response
 
 
@@ -42,7 +42,7 @@ def _error_page(error: login.LoginError) -> HTMLResponse:
 
     return HTMLResponse(
         f"<!doctype html><title>Login failed</title><h1>Login failed</h1><p>{escape(str(error))}</p>"
-        '<p><a href="/auth/login">Log in again</a></p>',
+        f'<p><a href="{escape(login.login_url())}">Log in again</a></p>',
         status_code=error.status,
     )
 

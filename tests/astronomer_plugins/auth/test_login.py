@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+import time
+from collections.abc import Iterator
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import pytest
 import requests
 
-from tests.astronomer_plugins.auth.conftest import Deployment
+from tests.astronomer_plugins.auth.conftest import Deployment, airflow_log, running_deployment
 from tests.control_plane.flows import create_user, pick_user
 
 pytestmark = pytest.mark.integration
+
+LOGIN_TIMEOUT = 2  # [astronomer] auth_login_timeout_seconds here; the client's own read timeout is 5 s
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    with running_deployment(
+        tmp_path_factory.mktemp("login"), AIRFLOW__ASTRONOMER__AUTH_REVOCATION_POLL_SECONDS="2",
+        AIRFLOW__ASTRONOMER__AUTH_LOGIN_TIMEOUT_SECONDS=str(LOGIN_TIMEOUT),
+    ) as running:  # fmt: skip
+        yield running
 
 
 def _start(deployment: Deployment, browser: requests.Session, next_url: str) -> str:
@@ -21,7 +37,8 @@ def _start(deployment: Deployment, browser: requests.Session, next_url: str) -> 
     second = browser.get(api + first.headers["Location"], allow_redirects=False, timeout=10)
     assert second.status_code == 303
     assert second.headers["Location"].startswith(f"{deployment.control_plane.url}/authorize?")
-    assert "HttpOnly" in second.headers["Set-Cookie"] and "SameSite=lax" in second.headers["Set-Cookie"]
+    login_cookie = second.headers["Set-Cookie"]
+    assert "HttpOnly" in login_cookie and "SameSite=lax" in login_cookie and "Path=/auth;" in login_cookie
     return second.headers["Location"]
 
 
@@ -41,6 +58,7 @@ def test_browser_login_lands_on_the_requested_page_with_a_session_cookie(deploym
     assert landed.headers["Location"] == "/dags/etl_orders"
     session_cookie = [c for c in landed.headers["Set-Cookie"].split(", _") if c.lstrip("_").startswith("token=")]
     assert session_cookie and "HttpOnly" in session_cookie[0] and "SameSite=lax" in session_cookie[0]
+    assert "Path=/;" in session_cookie[0] and '_astro_login=""; expires=' in landed.headers["Set-Cookie"]
     assert "Secure" not in session_cookie[0]  # plain http in tests; https base URLs get Secure
     me = browser.get(f"{deployment.airflow.url}/api/v2/dags", timeout=10)
     assert me.status_code == 200 and me.json()["total_entries"] == 3
@@ -48,7 +66,10 @@ def test_browser_login_lands_on_the_requested_page_with_a_session_cookie(deploym
     out = browser.get(f"{deployment.airflow.url}/api/v2/auth/logout", allow_redirects=False, timeout=10)
     assert out.status_code == 307 and out.headers["Location"] == "/auth/logout"
     bye = browser.get(deployment.airflow.url + out.headers["Location"], allow_redirects=False, timeout=10)
-    assert bye.status_code == 303 and bye.headers["Location"] == deployment.control_plane.url + "/"
+    assert bye.status_code == 303
+    assert bye.headers["Location"] == f"{deployment.control_plane.url}/logout?client_id={deployment.tree.deployment_id}"
+    signed_out = requests.get(bye.headers["Location"], timeout=10)  # a page that exists, linking back here
+    assert signed_out.status_code == 200 and f'href="{deployment.airflow.url}"' in signed_out.text
     assert browser.get(f"{deployment.airflow.url}/api/v2/dags", timeout=10).status_code == 401
 
 
@@ -72,7 +93,10 @@ def test_replayed_code_is_refused(deployment: Deployment) -> None:
     assert replay.status_code == 401 and "did not confirm" in replay.text
 
 
-@pytest.mark.parametrize("target", ["https://evil.example.com/", "//evil.example.com/x", "/\\evil.example.com", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "target",
+    ["https://evil.example.com/", "//evil.example.com/x", "/\\evil.example.com", "javascript:alert(1)", "/%2e%2e/x", "/%2fevil.example.com"],
+)
 def test_off_site_targets_land_on_the_home_page(deployment: Deployment, target: str) -> None:
     browser = requests.Session()
     start = browser.get(f"{deployment.airflow.url}/auth/login", params={"next": target}, allow_redirects=False, timeout=10)
@@ -88,3 +112,44 @@ def test_user_without_a_role_here_gets_a_clear_403(deployment: Deployment) -> No
                          [{"scope": "organization", "scope_id": tree.organization_id, "role": "ORGANIZATION_MEMBER"}])  # fmt: skip
     landed = browser.get(pick_user(deployment.control_plane, _start(deployment, browser, "/"), nobody), allow_redirects=False, timeout=10)
     assert landed.status_code == 403 and "has no role in this deployment" in landed.text
+
+
+def test_a_silent_control_plane_fails_the_login_in_time_and_stalls_nothing_else(deployment: Deployment) -> None:
+    """The control plane stopped (SIGSTOP): the kernel still accepts its connections, nobody answers.
+    The code exchange costs that one login its timeout; other requests keep their latency."""
+    browser = requests.Session()
+    authorize = _start(deployment, browser, "/dags")
+    callback = pick_user(deployment.control_plane, authorize, _member(deployment, "silent@example.com"))
+    group = os.getpgid(deployment.control_plane.process.pid)
+    answer: dict[str, object] = {}
+
+    def finish_login() -> None:
+        began = time.monotonic()
+        answer["response"] = browser.get(callback, allow_redirects=False, timeout=30)
+        answer["seconds"] = time.monotonic() - began
+
+    os.killpg(group, signal.SIGSTOP)
+    try:
+        login = threading.Thread(target=finish_login)
+        login.start()
+        worst, probes = 0.0, 0
+        while login.is_alive():  # meanwhile, another client's requests keep their latency
+            began = time.monotonic()
+            assert requests.get(f"{deployment.airflow.url}/api/v2/monitor/health", timeout=30).status_code == 200
+            worst, probes = max(worst, time.monotonic() - began), probes + 1
+            login.join(timeout=0.05)
+    finally:
+        os.killpg(group, signal.SIGCONT)
+
+    assert probes >= 5 and worst < 1.0, f"worst stall {worst:.3f}s over {probes} requests"
+    response = answer["response"]
+    assert isinstance(response, requests.Response)
+    assert response.status_code == 504 and "did not answer in time" in response.text, response.text
+    assert LOGIN_TIMEOUT - 0.1 <= answer["seconds"] < LOGIN_TIMEOUT + 2, answer["seconds"]  # ours, not the 5 s read timeout
+    assert "_token=" not in response.headers.get("Set-Cookie", "")
+    code = parse_qs(urlsplit(callback).query)["code"][0]
+    assert code not in response.text and 'href="/auth/login"' in response.text
+    log = airflow_log(deployment)
+    assert f"no answer to the code exchange within {LOGIN_TIMEOUT}s" in log
+    assert deployment.tree.agent_token not in log  # (the code shows in Airflow's access log; useless without the PKCE verifier)
+    print(f"worst latency of {probes} concurrent requests while the login waited: {worst * 1000:.0f} ms")
