@@ -79,6 +79,7 @@ class AuthContext:
         self._agent_client: ControlPlaneClient | None = None
         self._agent_token: str | None = None
         self._problems: dict[str, str] = {}  # step -> what to fix, while that step fails
+        self._problem_kinds: dict[str, type[Exception]] = {}
         self._reported_at = -REPORT_INTERVAL
         self._report_lock = threading.Lock()
 
@@ -113,25 +114,23 @@ class AuthContext:
         try:
             self.verifier.keys.refresh()
         except ControlPlaneError as exc:
-            return self._failed("keys", logging.WARNING, "Could not refresh the control plane's signing keys: %s", exc,
-                                fix=f"make the control plane at {self.client.base_url} reachable ({exc})")  # fmt: skip
+            return self._failed("keys", exc, logging.WARNING, "Could not refresh the control plane's signing keys")
         return self._recovered("keys")
 
     def poll_revocations(self) -> bool:
         try:
             self.verifier.revocations.poll(self._revocation_client(), self.verifier.settings.deployment_id)
         except AstronomerConfigError as exc:
-            return self._failed("revocations", logging.ERROR, "Cannot poll revoked tokens: %s", exc, fix=str(exc))
+            return self._failed("revocations", exc, logging.ERROR, "Cannot poll revoked tokens", fix=str(exc))
         except ControlPlaneAuthError as exc:
             fix = (
-                f"the control plane refuses the agent token (HTTP {exc.status}); put the deployment's current agent "
-                f"token in [{config.SECTION}] {config.AGENT_TOKEN_FILE.key} or {config.AGENT_TOKEN.key} "
+                f"the control plane refuses the agent token (HTTP {exc.status}); put the deployment's current "
+                f"agent token in [{config.SECTION}] {config.AGENT_TOKEN_FILE.key} or {config.AGENT_TOKEN.key} "
                 f"({config.AGENT_TOKEN_FILE.env_var} / {config.AGENT_TOKEN.env_var}); it is read again at every poll"
             )
-            return self._failed("revocations", logging.ERROR, "Cannot poll revoked tokens: %s", fix, fix=fix)
+            return self._failed("revocations", exc, logging.ERROR, "Cannot poll revoked tokens", fix=fix)
         except ControlPlaneError as exc:
-            return self._failed("revocations", logging.WARNING, "Cannot poll revoked tokens, keeping the cached list: %s",
-                                exc, fix=f"make the control plane at {self.client.base_url} reachable ({exc})")  # fmt: skip
+            return self._failed("revocations", exc, logging.WARNING, "Cannot poll revoked tokens, keeping the list")
         return self._recovered("revocations")
 
     def sync_once(self) -> None:
@@ -152,17 +151,24 @@ class AuthContext:
             self._agent_token = token
         return self._agent_client
 
-    def _failed(self, step: str, level: int, message: str, *args: object, fix: str) -> bool:
-        first = step not in self._problems
-        self._problems[step] = fix
-        log.log(level if first else logging.DEBUG, message, *args)
-        if step == "revocations" and self.verifier.revocations.stale():
-            self.report_unavailable(VerificationUnavailable("the revocation list is stale"))
+    def _failed(self, step: str, exc: Exception, level: int, what: str, *, fix: str | None = None) -> bool:
+        """Record what to fix; log at `level` when the problem is new or changed, else at DEBUG."""
+        fix = fix or f"make the control plane at {self.client.base_url} reachable ({exc})"
+        changed = self._problem_kinds.get(step) is not type(exc)
+        self._problem_kinds[step], self._problems[step] = type(exc), fix
+        log.log(level if changed else logging.DEBUG, "%s: %s", what, fix)
+        if step == "revocations":
+            try:
+                self.verifier.revocations.check_fresh()
+            except VerificationUnavailable as reason:
+                self.report_unavailable(reason)
         return False
 
     def _recovered(self, step: str) -> bool:
+        self._problem_kinds.pop(step, None)
         if self._problems.pop(step, None) is not None:
             log.info("The control plane answers again (%s)", step)
+            self._reported_at = -REPORT_INTERVAL  # the next outage is reported at once
         return True
 
     def report_unavailable(self, reason: VerificationUnavailable) -> None:
@@ -172,7 +178,7 @@ class AuthContext:
             if now - self._reported_at < REPORT_INTERVAL:
                 return
             self._reported_at = now
-        fixes = "; ".join(self._problems.values()) or (
+        fixes = "; ".join(f"{step}: {fix}" for step, fix in self._problems.items()) or (
             f"waiting for the first answer of the control plane at {self.client.base_url}"
         )
         log.error(

@@ -53,10 +53,6 @@ class RevocationList:
         synced = self._synced_monotonic
         return None if synced is None else self._clock() - synced
 
-    def stale(self) -> bool:
-        age = self.age()
-        return age is None or age > self._max_staleness
-
     def check_fresh(self) -> None:
         """Raise VerificationUnavailable when the list cannot be trusted to name every revoked token."""
         age = self.age()
