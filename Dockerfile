@@ -110,9 +110,14 @@ COPY --from=builder /opt/uv/bin/uv /usr/local/bin/uv
 # Our example DAGs, for reference and smoke tests; customers' DAGs go to $AIRFLOW_HOME/dags.
 COPY --chown=50000:0 dags/*.py /usr/local/astronomer/example_dags/
 
+# AIRFLOW_HOME is an import root, as in Astro's images: Astro projects import `from include.x`,
+# `from dags.pkg` and `from plugins.x`. Extend it in a project's Dockerfile with
+# ENV PYTHONPATH="/opt/extra:${PYTHONPATH}"; the entrypoint puts AIRFLOW_HOME back at the end of a
+# PYTHONPATH that replaced it.
 ENV ASTRONOMER_RUNTIME_VERSION=${RUNTIME_VERSION} \
     AIRFLOW__ASTRONOMER__RUNTIME_VERSION=${RUNTIME_VERSION} \
     AIRFLOW_HOME=/usr/local/airflow \
+    PYTHONPATH=/usr/local/airflow \
     AIRFLOW_CONFIG=/etc/astronomer/airflow.cfg \
     VIRTUAL_ENV=/usr/local/astronomer/venv \
     PATH=/usr/local/astronomer/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \

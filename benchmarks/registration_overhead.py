@@ -132,7 +132,7 @@ def main() -> int:
 
     control_plane = ControlPlaneServer(run_dir / "control-plane").start()
     try:
-        home = LocalHome(path=run_dir / "airflow", dags_folder=REPO / "dags")
+        home = LocalHome(path=run_dir / "airflow", project=REPO)
         prepare(home)
         base_env = environment(home, runtime_version="3.3-2", parallelism=4)
         base_env = {k: v for k, v in base_env.items() if not k.startswith("AIRFLOW__ASTRONOMER__")}

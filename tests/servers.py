@@ -186,7 +186,7 @@ class LocalRuntime:
     """`astro-runtime dev` (control plane + four Airflow components) as a real process tree."""
 
     root: Path
-    dags_folder: Path
+    project: Path
     extra_env: dict[str, str] = field(default_factory=dict)
     catalog_file: Path | None = None  # `astro-runtime --catalog`: the release it runs and the feed it serves
     port: int = field(default_factory=free_port)
@@ -221,7 +221,7 @@ class LocalRuntime:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "astronomer_runtime", *(["--catalog", str(self.catalog_file)] if self.catalog_file else []),
                  "dev", "--port", str(self.port), "--home", str(self.home),
-                 "--control-plane-port", str(self.control_plane_port), "--dags-folder", str(self.dags_folder)],
+                 "--control-plane-port", str(self.control_plane_port), "--project", str(self.project)],
                 env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
         wait_until_healthy(f"{self.url}/api/v2/monitor/health", self.process, self.log_path, timeout=timeout)

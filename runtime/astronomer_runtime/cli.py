@@ -114,7 +114,7 @@ def cmd_dev(catalog: Catalog, args: argparse.Namespace) -> int:
 
     python = f"{sys.version_info.major}.{sys.version_info.minor}"
     release = catalog.newest_stable(python)
-    home = LocalHome(path=args.home.resolve(), dags_folder=args.dags_folder.resolve(), port=args.port)
+    home = LocalHome(path=args.home.resolve(), project=args.project.resolve(), port=args.port)
     write_release_files(home, views.feed(catalog).to_json(), views.manifest(release).to_json())
     control_plane = (
         None if args.without_control_plane
@@ -167,7 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--port", type=int, default=8080)
     dev.add_argument("--home", type=Path, default=paths.LOCAL_DIR / "airflow", help="AIRFLOW_HOME (default .local/airflow)")
     dev.add_argument("--control-plane-port", type=int, default=8800, help="reference control plane port")
-    dev.add_argument("--dags-folder", type=Path, default=paths.DAGS_DIR, help="DAGs to run (default dags/)")
+    dev.add_argument("--project", type=Path, default=paths.REPO_ROOT,
+                     help="Astro-layout project to run: its dags/, plugins/ and include/ (default: this checkout)")
     dev.add_argument("--without-control-plane", action="store_true", help="plain Airflow, no control plane")
     dev.set_defaults(handler=cmd_dev)
 

@@ -78,11 +78,30 @@ def make_rootfs(spec: BaseSpec, rootfs: Path) -> None:
         run_checked(debootstrap_command(spec, rootfs), what="debootstrap", timeout=DEBOOTSTRAP_TIMEOUT)
     except subprocess.TimeoutExpired as exc:
         raise BaseImageError(f"debootstrap did not finish within {DEBOOTSTRAP_TIMEOUT} s ({spec.mirror})") from exc
+    finally:
+        release_mounts(rootfs)
     (rootfs / "etc/apt/sources.list").write_text(sources_list(spec))
     for pattern in ("var/lib/apt/lists/*", "var/cache/apt/archives/*.deb", "var/cache/apt/*.bin", "var/log/*.log"):
         for path in rootfs.glob(pattern):
             if path.is_file():
                 path.unlink()
+
+
+def mounts_under(rootfs: Path, mountinfo: str) -> list[Path]:
+    """Mount points inside `rootfs`, deepest first (fields of /proc/self/mountinfo, octal escapes kept
+    as the kernel writes them: a path with a space would not match, and debootstrap's never has one)."""
+    root = str(rootfs.resolve())
+    points = [line.split()[4] for line in mountinfo.splitlines() if len(line.split()) > 4]
+    inside = [Path(point) for point in points if point == root or point.startswith(root + "/")]
+    return sorted(set(inside), key=lambda path: len(path.parts), reverse=True)
+
+
+def release_mounts(rootfs: Path) -> None:
+    """Unmount what debootstrap left mounted in the target. Its exit handler's `umount` of /proc fails
+    while a process it started inside is still exiting, and then tar would archive the host's /proc
+    (seen here: "tar: ./proc/72/environ: Cannot open")."""
+    for point in mounts_under(rootfs, Path("/proc/self/mountinfo").read_text()):
+        run_checked(["umount", "--lazy", str(point)], what=f"umount of {point}")
 
 
 def make_base(engine: Engine, spec: BaseSpec | None = None, *, workdir: Path, force: bool = False) -> str:

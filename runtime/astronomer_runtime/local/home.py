@@ -22,10 +22,23 @@ SIMPLE_AUTH_MANAGER = "airflow.api_fastapi.auth.managers.simple.simple_auth_mana
 
 @dataclass(frozen=True)
 class LocalHome:
+    """AIRFLOW_HOME for Airflow's state (database, logs, secrets), and the Astro-layout project whose
+    root plays /usr/local/airflow's part in the image: `dags/` and `plugins/` are Airflow's folders,
+    and the root is the first import root, so `from include.x`, `from dags.pkg` and `from plugins.x`
+    resolve as they do in the image."""
+
     path: Path
-    dags_folder: Path
+    project: Path
     host: str = "127.0.0.1"
     port: int = 8080
+
+    @property
+    def dags_folder(self) -> Path:
+        return self.project / "dags"
+
+    @property
+    def plugins_folder(self) -> Path:
+        return self.project / "plugins"
 
     @property
     def base_url(self) -> str:
@@ -77,11 +90,20 @@ def write_release_files(home: LocalHome, feed_json: str, manifest_json: str) -> 
     home.release_manifest_file.write_text(manifest_json)
 
 
+def import_path(project: Path, inherited: str) -> str:
+    """PYTHONPATH with the project root first, as the image's PYTHONPATH=/usr/local/airflow; the
+    shell's own entries follow."""
+    entries = [str(project)] + [entry for entry in inherited.split(os.pathsep) if entry and entry != str(project)]
+    return os.pathsep.join(entries)
+
+
 def environment(home: LocalHome, *, runtime_version: str, parallelism: int = 4) -> dict[str, str]:
     """Settings shared by every local component, as AIRFLOW__* variables."""
     settings = {
         "AIRFLOW_HOME": str(home.path),
         "AIRFLOW__CORE__DAGS_FOLDER": str(home.dags_folder),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(home.plugins_folder),
+        "PYTHONPATH": import_path(home.project, os.environ.get("PYTHONPATH", "")),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
         "AIRFLOW__CORE__PARALLELISM": str(parallelism),

@@ -104,18 +104,18 @@ def _api(runtime: LocalRuntime, token: str) -> requests.Session:
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pair]:
     base = tmp_path_factory.mktemp("cross")
-    (base / "b-dags").mkdir()
-    (base / "b-dags" / "targets.py").write_text(textwrap.dedent(TARGETS))
-    (base / "a-dags").mkdir()
-    (base / "a-dags" / "callers.py").write_text(textwrap.dedent(CALLERS))
-    b = LocalRuntime(base / "b", base / "b-dags")
+    (base / "b-project" / "dags").mkdir(parents=True)
+    (base / "b-project" / "dags" / "targets.py").write_text(textwrap.dedent(TARGETS))
+    (base / "a-project" / "dags").mkdir(parents=True)
+    (base / "a-project" / "dags" / "callers.py").write_text(textwrap.dedent(CALLERS))
+    b = LocalRuntime(base / "b", base / "b-project")
     a = None
     try:
         b.start()
         b_token = b.admin_api_token()
         connection = {"conn_type": "astro_deployment", "host": b.url, "password": b_token}
         bad = {**connection, "password": "not-a-token"}
-        a = LocalRuntime(base / "a", base / "a-dags", extra_env={
+        a = LocalRuntime(base / "a", base / "a-project", extra_env={
             "AIRFLOW_CONN_DEPLOYMENT_B": json.dumps(connection), "AIRFLOW_CONN_DEPLOYMENT_B_BAD": json.dumps(bad),
             # a triggerer silent for 15 s is lost: its triggers move to a live one (default 30 s)
             "AIRFLOW__TRIGGERER__TRIGGERER_HEALTH_CHECK_THRESHOLD": "15",

@@ -61,7 +61,7 @@ registration_fanout()
 
 def migrated_database(directory: Path) -> Path:
     """An Airflow database migrated once, copied by every stack (saves `db migrate` per test)."""
-    home = LocalHome(path=directory / "home", dags_folder=directory / "dags")
+    home = LocalHome(path=directory / "home", project=directory / "project")
     home.dags_folder.mkdir(parents=True, exist_ok=True)
     prepare(home)
     env = environment(home, runtime_version=RUNTIME_VERSION)
@@ -84,7 +84,7 @@ class AirflowStack:
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.home = LocalHome(path=self.root / "airflow", dags_folder=self.root / "dags", port=self.port)
+        self.home = LocalHome(path=self.root / "airflow", project=self.root / "project", port=self.port)
         self.home.dags_folder.mkdir(parents=True, exist_ok=True)
         (self.home.dags_folder / "registration_fanout.py").write_text(
             FANOUT_DAG.format(tasks=self.fanout_tasks)

@@ -32,7 +32,7 @@ return box ? box.textContent : null;
 def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRuntime]:
     base = tmp_path_factory.mktemp("browser")
     catalog = near_end_of_maintenance_catalog(base / "versions.yaml", NEWEST, 12)
-    runtime = LocalRuntime(root=base / "runtime", dags_folder=paths.DAGS_DIR, catalog_file=catalog)
+    runtime = LocalRuntime(root=base / "runtime", project=paths.REPO_ROOT, catalog_file=catalog)
     try:
         yield runtime.start()
     finally:

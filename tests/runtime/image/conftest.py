@@ -22,7 +22,8 @@ import pytest
 from astronomer_runtime.catalog import Release, load_catalog
 from astronomer_runtime.image import base, build
 from astronomer_runtime.image.engine import INSTALL_HINT, Buildah, BuildRequest, Docker
-from astronomer_runtime.paths import CATALOG_FILE, DAGS_DIR, REPO_ROOT
+from astronomer_runtime.paths import CATALOG_FILE, REPO_ROOT
+from tests.projects import write_project
 from tests.runtime.image.drivers import BuildahDriver, DockerDriver, ImageDriver, docker_client
 
 STORAGE = Path(os.environ.get("ASTRO_RUNTIME_IMAGE_TEST_STORAGE", REPO_ROOT / ".local" / "image-tests"))
@@ -174,25 +175,10 @@ def container(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     driver.close()
 
 
-# The customer project of the ONBUILD tests (and of the layer search).
+# The customer project (tests/projects.py) of the ONBUILD tests (and of the layer search).
 PROVIDER = "apache-airflow-providers-sqlite"
 PROVIDER_VERSION = "4.3.4"
 DEBIAN_PACKAGE = "jq"
-
-
-def make_project(folder: Path, runtime_image: str, *, requirements: str, packages: str) -> Path:
-    """An astro-style project: Dockerfile, requirements.txt, packages.txt, dags/, include/, plugins/."""
-    folder.mkdir(parents=True)
-    (folder / "Dockerfile").write_text(f"FROM {runtime_image}\n")
-    (folder / "requirements.txt").write_bytes(requirements.encode())
-    (folder / "packages.txt").write_bytes(packages.encode())
-    (folder / "dags").mkdir()
-    shutil.copy(DAGS_DIR / "example_runtime_hello.py", folder / "dags")
-    (folder / "include").mkdir()
-    (folder / "include" / "data.csv").write_text("a,b\n1,2\n")
-    (folder / "plugins").mkdir()
-    (folder / "airflow_settings.yaml").write_text("airflow:\n  connections: []\n")
-    return folder
 
 
 @pytest.fixture(scope="session")
@@ -200,9 +186,9 @@ def customer_image(engine: Buildah, runtime_image: str, ca_bundle: Path, netrc_s
                    tmp_path_factory: pytest.TempPathFactory, timings: Timings) -> str:  # fmt: skip
     """A project with a provider in requirements.txt and a Debian package in packages.txt, both
     written with Windows line endings and comments; private-index secrets passed as build secrets."""
-    project = make_project(
+    project = write_project(
         tmp_path_factory.mktemp("customer") / "project",
-        runtime_image,
+        base_image=runtime_image,
         requirements=f"# our providers\r\n{PROVIDER}=={PROVIDER_VERSION}  # sqlite hooks\r\n\r\n",
         packages=f"# OS tools\r\n{DEBIAN_PACKAGE}\r\n",
     )
@@ -211,3 +197,11 @@ def customer_image(engine: Buildah, runtime_image: str, ca_bundle: Path, netrc_s
     engine.build(BuildRequest(context=project, tag=tag, secrets={"ca": ca_bundle, "netrc": netrc_secret}, cache=False))
     timings.seconds["customer project (ONBUILD)"] = time.monotonic() - started
     return tag
+
+
+@pytest.fixture(scope="session")
+def customer_container(engine: Buildah, customer_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuildahDriver]:
+    """One container of the customer project's image, shared by the tests that only read it."""
+    driver = start_buildah_container(engine, customer_image, tmp_path_factory.mktemp("from"))
+    yield driver
+    driver.close()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from astronomer_runtime.image.base import BaseSpec, debootstrap_command, host_mirror, sources_list
+from astronomer_runtime.image.base import BaseSpec, debootstrap_command, host_mirror, mounts_under, sources_list
 from astronomer_runtime.image.engine import Buildah
 
 
@@ -29,6 +29,19 @@ def test_mirror_from_one_line_sources(tmp_path: Path) -> None:
 def test_mirror_default(tmp_path: Path) -> None:
     (tmp_path / "sources.list.d").mkdir()
     assert host_mirror(tmp_path) == "http://deb.debian.org/debian"
+
+
+def test_mounts_left_in_the_target_are_found_deepest_first() -> None:
+    mountinfo = (
+        "22 1 253:1 / / rw,relatime - ext4 /dev/vda rw\n"
+        "98 22 0:5 / /work/t/rootfs/proc rw,relatime - proc proc rw\n"
+        "99 98 0:6 / /work/t/rootfs/proc/sys/fs/binfmt_misc rw - binfmt_misc binfmt_misc rw\n"
+        "100 22 0:7 / /work/t/rootfs-other/proc rw - proc proc rw\n"
+        "101 22 0:8 / /work/t/rootfs/dev/pts rw - devpts devpts rw\n"
+    )
+    assert mounts_under(Path("/work/t/rootfs"), mountinfo) == [
+        Path("/work/t/rootfs/proc/sys/fs/binfmt_misc"), Path("/work/t/rootfs/dev/pts"), Path("/work/t/rootfs/proc"),
+    ]
 
 
 def test_sources_list() -> None:

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from astronomer_runtime.image.engine import Buildah, BuildRequest
 from astronomer_runtime.image.errors import ImageBuildError
-from tests.runtime.image.conftest import DEBIAN_PACKAGE, PROVIDER, PROVIDER_VERSION, make_project, start_buildah_container
+from tests.projects import write_project
+from tests.runtime.image.conftest import DEBIAN_PACKAGE, PROVIDER, PROVIDER_VERSION
 from tests.runtime.image.drivers import BuildahDriver
 
 pytestmark = pytest.mark.image
-
-@pytest.fixture(scope="session")
-def customer_container(engine: Buildah, customer_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuildahDriver]:
-    driver = start_buildah_container(engine, customer_image, tmp_path_factory.mktemp("from"))
-    yield driver
-    driver.close()
 
 
 def test_requirements_are_installed(customer_container: BuildahDriver) -> None:
@@ -46,8 +40,7 @@ def test_project_is_copied_owned_by_astro(customer_container: BuildahDriver) -> 
 
 
 def test_pinning_airflow_fails_with_a_clear_message(engine: Buildah, runtime_image: str, tmp_path: Path) -> None:
-    project = make_project(tmp_path / "pinned", runtime_image,
-                           requirements="apache-airflow==2.10.5\n", packages="")  # fmt: skip
+    project = write_project(tmp_path / "pinned", base_image=runtime_image, requirements="apache-airflow==2.10.5\n")
     with pytest.raises(ImageBuildError) as failure:
         engine.build(BuildRequest(context=project, tag="localhost/customer/pinned:test", cache=False))
     message = failure.value.output

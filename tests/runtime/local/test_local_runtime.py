@@ -1,4 +1,5 @@
-"""The local runtime for real: four Airflow components, the example DAG green, nothing left behind."""
+"""The local runtime for real: four Airflow components run a customer's Astro project (its DAGs
+import from include/, dags/ and plugins/ as in the image), DAGs green, nothing left behind."""
 
 from __future__ import annotations
 
@@ -16,23 +17,25 @@ import requests
 
 from astronomer_runtime.catalog import load_catalog
 from astronomer_runtime.local.supervisor import processes_with_env
+from tests.projects import CUSTOMER_DAG, DAG_IDS, GREETING, HELLO_DAG, PLUGIN_NAME, write_project
 from tests.servers import final_state, free_port, poll, start_dag_run
 
 pytestmark = pytest.mark.integration
 
-DAG_ID = "example_runtime_hello"
+DAG_ID = HELLO_DAG
 
 
 
 @pytest.fixture
 def local_runtime(tmp_path: Path):
     home = tmp_path / "airflow"
+    project = write_project(tmp_path / "project")
     log_path = tmp_path / "runtime.log"
     port, control_plane_port = free_port(), free_port()
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "astronomer_runtime", "dev", "--port", str(port), "--home", str(home),
-             "--control-plane-port", str(control_plane_port)],
+             "--control-plane-port", str(control_plane_port), "--project", str(project)],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
     try:
@@ -54,7 +57,7 @@ def _healthy(base_url: str, process: subprocess.Popen, log_path: Path) -> bool:
         return False
 
 
-def test_example_dag_runs_green_and_stop_leaves_nothing(local_runtime) -> None:
+def test_project_dags_run_green_and_stop_leaves_nothing(local_runtime) -> None:
     process, base_url, home, log_path = local_runtime
     poll(lambda: _healthy(base_url, process, log_path), timeout=180, what="the api-server to be healthy")
 
@@ -80,6 +83,23 @@ def test_example_dag_runs_green_and_stop_leaves_nothing(local_runtime) -> None:
     assert final_state(api, run_url, timeout=180) == "success"
     xcom = api.get(f"{run_url}/taskInstances/runtime_version/xcomEntries/return_value", timeout=10)
     assert xcom.json()["value"] == load_catalog().newest_stable(f"{sys.version_info.major}.{sys.version_info.minor}").name
+
+    # The project's own DAGs import as they do in the image: every DAG parsed, no import errors, the
+    # api-server loaded the plugin that imports include/, and a task ran include/ and plugins/ code.
+    def every_dag_parsed() -> bool:
+        errors = api.get(f"{base_url}/api/v2/importErrors", timeout=10).json()
+        assert errors["total_entries"] == 0, errors  # names the file and the failed import
+        listed = api.get(f"{base_url}/api/v2/dags", params={"limit": 100}, timeout=10).json()["dags"]
+        return sorted(dag["dag_id"] for dag in listed) == sorted(DAG_IDS)
+
+    poll(every_dag_parsed, timeout=120, what="every DAG of the project to be parsed")
+    plugins = api.get(f"{base_url}/api/v2/plugins", timeout=10).json()
+    assert PLUGIN_NAME in [plugin["name"] for plugin in plugins["plugins"]], plugins
+    assert api.patch(f"{base_url}/api/v2/dags/{CUSTOMER_DAG}", json={"is_paused": False}, timeout=10).ok
+    customer_run = start_dag_run(api, base_url, CUSTOMER_DAG)
+    assert final_state(api, customer_run, timeout=180) == "success"
+    xcom = api.get(f"{customer_run}/taskInstances/say_hello/xcomEntries/return_value", timeout=10)
+    assert xcom.json()["value"] == f"{GREETING}, customer!".upper()
 
     # The control plane started first, was seeded for this Airflow, and its status page lists it.
     seeded = json.loads((home.parent / "control-plane" / "deployment.json").read_text())

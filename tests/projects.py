@@ -1,0 +1,112 @@
+"""A realistic Astro-layout customer project, written for tests of the image and of the local runtime.
+
+Its DAGs import the way Astro projects do, from the project root (AIRFLOW_HOME in the image):
+`from include.helpers import ...` (include/ is a namespace package, as `astro dev init` makes it),
+`from dags.pkg.common import ...` (a DAG in a sub-package of dags/) and `from plugins.customer_tools
+import ...`; its plugin imports `include` too, so a process that loads plugins without the project
+root on sys.path logs an import failure. The same files run in the image and locally.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from astronomer_runtime.paths import DAGS_DIR
+
+GREETING = "Hello from include.helpers"
+CUSTOMER_DAG = "customer_dag"
+NESTED_DAG = "customer_nested_dag"
+PLUGIN_NAME = "customer_plugin"
+HELLO_DAG = "example_runtime_hello"
+DAG_IDS = (CUSTOMER_DAG, HELLO_DAG, NESTED_DAG)
+
+_FILES = {
+    "include/helpers.py": f'''
+def greet(name: str) -> str:
+    return f"{GREETING}, {{name}}!"
+''',
+    "include/data.csv": "a,b\n1,2\n",
+    "plugins/customer_tools.py": '''
+def shout(text: str) -> str:
+    return text.upper()
+''',
+    "plugins/customer_plugin.py": f'''
+from airflow.plugins_manager import AirflowPlugin
+
+from include.helpers import greet
+
+
+class CustomerPlugin(AirflowPlugin):
+    name = "{PLUGIN_NAME}"
+    macros = [greet]
+''',
+    "dags/customer.py": f'''
+import pendulum
+from airflow.sdk import dag, task
+
+from include.helpers import greet
+from plugins.customer_tools import shout
+
+
+@dag(dag_id="{CUSTOMER_DAG}", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"), catchup=False)
+def customer_dag():
+    @task
+    def say_hello() -> str:
+        message = shout(greet("customer"))
+        print(message)
+        return message
+
+    say_hello()
+
+
+customer_dag()
+''',
+    "dags/pkg/__init__.py": "",
+    "dags/pkg/common.py": '''
+OWNER = "data-team"
+''',
+    "dags/pkg/nested.py": f'''
+import pendulum
+from airflow.sdk import dag, task
+
+from dags.pkg.common import OWNER
+
+
+@dag(dag_id="{NESTED_DAG}", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+     catchup=False, default_args={{"owner": OWNER}})
+def customer_nested_dag():
+    @task
+    def owner() -> str:
+        return OWNER
+
+    owner()
+
+
+customer_nested_dag()
+''',
+    "airflow_settings.yaml": "airflow:\n  connections: []\n",
+    "tests/dags/test_dag_example.py": '''
+from include.helpers import greet
+
+
+def test_greet():
+    assert greet("x").endswith("x!")
+''',
+}
+
+
+def write_project(folder: Path, *, base_image: str = "", requirements: str = "", packages: str = "") -> Path:
+    """The project in `folder` (created): Dockerfile FROM `base_image`, requirements.txt and
+    packages.txt as given (written as bytes, so Windows line endings stay), the files above, and
+    this repository's example_runtime_hello DAG."""
+    folder.mkdir(parents=True)
+    (folder / "Dockerfile").write_text(f"FROM {base_image}\n")
+    (folder / "requirements.txt").write_bytes(requirements.encode())
+    (folder / "packages.txt").write_bytes(packages.encode())
+    for relative, text in _FILES.items():
+        path = folder / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text.lstrip("\n"))
+    shutil.copy(DAGS_DIR / "example_runtime_hello.py", folder / "dags")
+    return folder

@@ -1,0 +1,31 @@
+"""The local runtime's environment: the project root is the first import root, as in the image."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from astronomer_runtime.local.home import LocalHome, environment, import_path
+
+
+@pytest.mark.parametrize(
+    ("inherited", "expected"),
+    [
+        ("", "/p"),
+        ("/opt/extra", "/p:/opt/extra"),
+        ("/opt/a:/opt/b", "/p:/opt/a:/opt/b"),
+        ("/opt/a:/p", "/p:/opt/a"),
+        (":/opt/a:", "/p:/opt/a"),
+    ],
+)
+def test_import_path_puts_the_project_first(inherited: str, expected: str) -> None:
+    assert import_path(Path("/p"), inherited) == expected
+
+
+def test_project_folders_are_airflows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYTHONPATH", "/opt/extra")
+    env = environment(LocalHome(path=tmp_path / "home", project=tmp_path / "project"), runtime_version="3.3-2")
+    assert env["AIRFLOW__CORE__DAGS_FOLDER"] == str(tmp_path / "project" / "dags")
+    assert env["AIRFLOW__CORE__PLUGINS_FOLDER"] == str(tmp_path / "project" / "plugins")
+    assert env["PYTHONPATH"] == f"{tmp_path / 'project'}:/opt/extra"
