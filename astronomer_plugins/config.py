@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from astronomer_plugins.errors import AstronomerConfigError
 
 SECTION = "astronomer"
+TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
+FALSE_WORDS = frozenset({"false", "0", "no", "off", ""})
 
 
 @dataclass(frozen=True)
 class Option:
-    """One documented option of the [astronomer] section."""
+    """One documented option of the [astronomer] section; numbers carry their allowed range."""
 
     key: str
     description: str
@@ -23,6 +25,9 @@ class Option:
     default: str | None = None
     example: str | None = None
     sensitive: bool = False
+    minimum: float | None = None  # numbers only: smallest allowed value
+    maximum: float | None = None  # numbers only: largest allowed value
+    unit: str = ""  # what a number counts ("seconds"), named in errors
 
     @property
     def env_var(self) -> str:
@@ -74,36 +79,37 @@ RUNTIME_VERSION = Option(
 # Authentication (the auth manager): how control-plane tokens are verified.
 AUTH_LEEWAY_SECONDS = Option(
     "auth_leeway_seconds", "Clock skew allowed when checking exp, nbf and iat of control-plane tokens.",
-    type="integer", default="30",
+    type="integer", default="30", minimum=0, maximum=300, unit="seconds",
 )
 AUTH_LOGIN_TIMEOUT_SECONDS = Option(
     "auth_login_timeout_seconds",
     "Longest a browser login waits for the control plane to redeem its authorization code. The "
     "exchange runs in a worker thread, so a control plane that never answers fails that one login "
     "(HTTP 504 page) and holds up no other request.",
-    type="integer", default="10",
+    type="integer", default="10", minimum=1, maximum=300, unit="seconds",
 )
 AUTH_JWKS_TTL_SECONDS = Option(
     "auth_jwks_ttl_seconds",
     "How long the control plane's signing keys (JWKS) are used before a background refresh is due.",
-    type="integer", default="600",
+    type="integer", default="600", minimum=1, unit="seconds",
 )
 AUTH_JWKS_GRACE_SECONDS = Option(
     "auth_jwks_grace_seconds",
     "When the control plane is unreachable, cached keys keep working this long past their TTL; "
     "after that, control-plane tokens are refused (fail closed).",
-    type="integer", default="3600",
+    type="integer", default="3600", minimum=0, unit="seconds",
 )
 AUTH_JWKS_MIN_REFRESH_SECONDS = Option(
     "auth_jwks_min_refresh_seconds",
     "A token with an unknown key id triggers at most one JWKS refresh per this many seconds "
     "(forged key ids cannot cause a refresh storm).",
-    type="integer", default="30",
+    type="integer", default="30", minimum=1, unit="seconds",
 )
 AUTH_REVOCATION_POLL_SECONDS = Option(
     "auth_revocation_poll_seconds",
-    "How often the revocation list is polled; a revoked API token is refused within about this delay.",
-    type="integer", default="30",
+    "How often the revocation list is polled; a revoked API token is refused within about this delay "
+    "(1 to 3600).",
+    type="integer", default="30", minimum=1, maximum=3600, unit="seconds",
 )
 AUTH_REVOCATION_MAX_STALENESS_SECONDS = Option(
     "auth_revocation_max_staleness_seconds",
@@ -111,7 +117,7 @@ AUTH_REVOCATION_MAX_STALENESS_SECONDS = Option(
     "token refused), control-plane tokens and the Airflow sessions made from them are refused with HTTP 503 "
     "and an ERROR log naming what to fix, so a revoked token can never come back. The same holds after "
     "start-up until the first poll succeeds. Between 2 x auth_revocation_poll_seconds and 86400.",
-    type="integer", default="120",
+    type="integer", default="120", minimum=1, maximum=86400, unit="seconds",
 )
 
 # Metrics (astronomer_plugins.metrics): tagged statsd, our listener's metrics and the push.
@@ -124,7 +130,10 @@ STATSD_HOST = Option(
     default="",
     example="statsd-exporter.monitoring.svc",
 )
-STATSD_PORT = Option("statsd_port", "UDP port of the statsd daemon named by statsd_host.", type="integer", default="8125")
+STATSD_PORT = Option(
+    "statsd_port", "UDP port of the statsd daemon named by statsd_host.", type="integer", default="8125",
+    minimum=1, maximum=65535,
+)
 METRICS_EXTRA_TAGS = Option(
     "metrics_extra_tags",
     "Constant tags added to every metric besides organization, workspace, deployment, component and "
@@ -147,9 +156,11 @@ METRICS_PUSH_ENABLED = Option(
 )
 METRICS_PUSH_INTERVAL = Option(
     "metrics_push_interval",
-    "Seconds between two metric pushes to the control plane.",
+    "Seconds between two metric pushes to the control plane (at least 0.1).",
     type="float",
     default="60",
+    minimum=0.1,
+    unit="seconds",
 )
 METRICS_BUFFER_SIZE = Option(
     "metrics_buffer_size",
@@ -157,6 +168,7 @@ METRICS_BUFFER_SIZE = Option(
     "beyond it and the drops are counted (astronomer.metrics.dropped_points).",
     type="integer",
     default="10000",
+    minimum=1,
 )
 
 # Registration (astronomer_plugins.registration): enrolment and heartbeats of long-lived components.
@@ -174,6 +186,9 @@ HEARTBEAT_INTERVAL = Option(
     "control plane shows a component as unhealthy after 3 missed heartbeats.",
     type="integer",
     default="30",
+    minimum=1,
+    maximum=3600,  # the wire model's bound (ComponentRegistration.heartbeat_interval_seconds)
+    unit="seconds",
 )
 IMAGE = Option(
     "image",
@@ -200,7 +215,7 @@ UPDATE_CHECK_INTERVAL_HOURS = Option(
     "update_check_interval_hours",
     "How often the api-server fetches the control plane's release feed, in the background (never on "
     "a page request). At least 1.",
-    type="float", default="24",
+    type="float", default="24", minimum=1, unit="hours",
 )
 EOM_NOTICE_ENABLED = Option(
     "eom_notice_enabled", "Show the end-of-maintenance banner on the Airflow dashboard.", type="boolean", default="True",
@@ -208,10 +223,11 @@ EOM_NOTICE_ENABLED = Option(
 EOM_NOTICE_DAYS = Option(
     "eom_notice_days",
     "Show the end-of-maintenance banner from this many days before the release's end of maintenance.",
-    type="integer", default="30",
+    type="integer", default="30", minimum=0, unit="days",
 )
 EOM_DISMISS_DAYS = Option(
     "eom_dismiss_days", "Days a user's dismissal of the end-of-maintenance banner lasts.", type="integer", default="7",
+    minimum=0, unit="days",
 )
 
 # AstroKubernetesPodOperator: this deployment's pod defaults and limits.
@@ -282,15 +298,74 @@ def get(option: Option) -> str:
     return conf.get(SECTION, option.key, fallback=option.default or "") or ""
 
 
-def get_int(option: Option) -> int:
-    """An integer option; a clear error names the key, its variable and the bad value."""
-    value = get(option)
+def _error(option: Option, value: str, problem: str) -> AstronomerConfigError:
+    return AstronomerConfigError(f"[{SECTION}] {option.key} = {value}: {problem} ({option.env_var})")
+
+
+def _range(option: Option) -> str:
+    unit = f" {option.unit}" if option.unit else ""
+    low, high = option.minimum, option.maximum
+    if low is not None and high is not None:
+        return f"must be between {low:g} and {high:g}{unit}"
+    if low is not None:
+        return f"must be at least {low:g}{unit}"
+    return f"must be at most {high:g}{unit}"
+
+
+def _bounded(option: Option, value: float, text: str) -> None:
+    if (option.minimum is not None and value < option.minimum) or (
+        option.maximum is not None and value > option.maximum
+    ):
+        raise _error(option, text, _range(option))
+
+
+def parse_int(option: Option, raw: str) -> int:
+    """`raw` (empty: the default) as a whole number within the option's declared range."""
+    text = (raw or option.default or "").strip()
     try:
-        return int(value)
+        value = int(text)
     except ValueError:
-        raise AstronomerConfigError(
-            f"[{SECTION}] {option.key} = {value!r} is not a whole number ({option.env_var})"
-        ) from None
+        raise _error(option, repr(text), f"expected whole {option.unit or 'number'}") from None
+    _bounded(option, value, text)
+    return value
+
+
+def parse_float(option: Option, raw: str) -> float:
+    """`raw` (empty: the default) as a number within the option's declared range."""
+    text = (raw or option.default or "").strip()
+    try:
+        value = float(text)
+    except ValueError:
+        raise _error(option, repr(text), f"expected a number{f' of {option.unit}' if option.unit else ''}") from None
+    if value != value:  # NaN passes no range
+        raise _error(option, repr(text), "expected a number")
+    _bounded(option, value, text)
+    return value
+
+
+def parse_bool(option: Option, raw: str) -> bool:
+    """`raw` (empty: the default) as a boolean; a typo is an error naming the setting, not a default."""
+    text = (raw or option.default or "").strip()
+    if text.lower() in TRUE_WORDS:
+        return True
+    if text.lower() in FALSE_WORDS:
+        return False
+    raise _error(option, repr(text), "expected true or false")
+
+
+def get_int(option: Option) -> int:
+    """An integer option, within its declared range, or one error naming key, variable, value and range."""
+    return parse_int(option, get(option))
+
+
+def get_float(option: Option) -> float:
+    """A numeric option, within its declared range, or one error naming key, variable, value and range."""
+    return parse_float(option, get(option))
+
+
+def get_bool(option: Option) -> bool:
+    """A boolean option; an unreadable value is an error naming the setting, not a silent default."""
+    return parse_bool(option, get(option))
 
 
 def require(option: Option) -> str:
@@ -298,28 +373,6 @@ def require(option: Option) -> str:
     value = get(option)
     if not value:
         raise AstronomerConfigError(f"[{SECTION}] {option.key} is not set ({option.env_var})")
-    return value
-
-
-def get_bool(option: Option) -> bool:
-    """A boolean option; an unreadable value is an error naming the setting, not a silent default."""
-    value = (get(option) or option.default or "").strip().lower()
-    if value in ("true", "1", "yes", "on"):
-        return True
-    if value in ("false", "0", "no", "off", ""):
-        return False
-    raise AstronomerConfigError(f"[{SECTION}] {option.key} = {value!r}: expected true or false ({option.env_var})")
-
-
-def get_number(option: Option, *, minimum: float) -> float:
-    """A numeric option of at least `minimum`, or one clear error naming the setting."""
-    raw = (get(option) or option.default or "").strip()
-    try:
-        value = float(raw)
-    except ValueError:
-        raise AstronomerConfigError(f"[{SECTION}] {option.key} = {raw!r}: expected a number ({option.env_var})") from None
-    if value < minimum:
-        raise AstronomerConfigError(f"[{SECTION}] {option.key} = {raw}: must be at least {minimum:g} ({option.env_var})")
     return value
 
 

@@ -119,8 +119,8 @@ class MetricsPusher:
         from astronomer_plugins.errors import AstronomerConfigError
 
         try:
-            interval = config.get_number(config.METRICS_PUSH_INTERVAL, minimum=0.1)
-            buffer_size = int(config.get_number(config.METRICS_BUFFER_SIZE, minimum=1))
+            interval = config.get_float(config.METRICS_PUSH_INTERVAL)
+            buffer_size = config.get_int(config.METRICS_BUFFER_SIZE)
             push = config.get_bool(config.METRICS_PUSH_ENABLED) and bool(config.get(config.CONTROL_PLANE_URL))
         except AstronomerConfigError as exc:
             log.error("astronomer metrics are off in this %s: %s", component, exc)

@@ -13,11 +13,6 @@ from dataclasses import dataclass
 from astronomer_plugins import config
 from astronomer_plugins.errors import AstronomerConfigError
 
-MIN_INTERVAL = 1
-MAX_INTERVAL = 3600  # the wire model's bound (ComponentRegistration.heartbeat_interval_seconds)
-TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
-FALSE_WORDS = frozenset({"false", "0", "no", "off"})
-
 
 @dataclass(frozen=True)
 class RegistrationSettings:
@@ -38,39 +33,18 @@ class Off:
 
 def parse_enabled(raw: str) -> bool:
     """[astronomer] registration_enabled as a boolean; a typo is an error, not a silent default."""
-    option = config.REGISTRATION_ENABLED
-    value = (raw or option.default or "").strip().lower()
-    if value in TRUE_WORDS:
-        return True
-    if value in FALSE_WORDS:
-        return False
-    raise AstronomerConfigError(
-        f"[{config.SECTION}] {option.key} = {raw!r}: expected true or false ({option.env_var})"
-    )
+    return config.parse_bool(config.REGISTRATION_ENABLED, raw)
 
 
 def parse_interval(raw: str) -> int:
     """[astronomer] heartbeat_interval in whole seconds, within what the control plane accepts."""
-    option = config.HEARTBEAT_INTERVAL
-    text = (raw or option.default or "").strip()
-    try:
-        value = int(text)
-    except ValueError:
-        raise AstronomerConfigError(
-            f"[{config.SECTION}] {option.key} = {raw!r}: expected whole seconds ({option.env_var})"
-        ) from None
-    if not MIN_INTERVAL <= value <= MAX_INTERVAL:
-        raise AstronomerConfigError(
-            f"[{config.SECTION}] {option.key} = {value}: must be between {MIN_INTERVAL} and {MAX_INTERVAL} "
-            f"seconds ({option.env_var})"
-        )
-    return value
+    return config.parse_int(config.HEARTBEAT_INTERVAL, raw)
 
 
 def load() -> RegistrationSettings | Off:
     """The settings to register with, or why registration is off (disabled, unconfigured, invalid)."""
     try:
-        enabled = parse_enabled(config.get(config.REGISTRATION_ENABLED))
+        enabled = config.get_bool(config.REGISTRATION_ENABLED)
         if not enabled:
             option = config.REGISTRATION_ENABLED
             return Off(
@@ -85,7 +59,7 @@ def load() -> RegistrationSettings | Off:
                 f"({option.env_var})"
             )
         deployment_id = config.require(config.DEPLOYMENT_ID).strip()
-        interval = parse_interval(config.get(config.HEARTBEAT_INTERVAL))
+        interval = config.get_int(config.HEARTBEAT_INTERVAL)
     except AstronomerConfigError as exc:
         return Off(
             f"Control-plane registration is off because of a configuration error: {exc}", logging.ERROR

@@ -171,7 +171,7 @@ class RuntimeInfoSync:
 
 def _update_interval() -> float:
     try:
-        return config.get_number(config.UPDATE_CHECK_INTERVAL_HOURS, minimum=1) * 3600
+        return config.get_float(config.UPDATE_CHECK_INTERVAL_HOURS) * 3600
     except AstronomerConfigError as exc:
         log.error("%s; checking daily", exc)
         return 86400.0
@@ -179,7 +179,7 @@ def _update_interval() -> float:
 
 def _refresh_interval() -> float:
     try:
-        return config.get_number(config.HEARTBEAT_INTERVAL, minimum=1)
+        return float(config.get_int(config.HEARTBEAT_INTERVAL))
     except AstronomerConfigError:
         return 30.0
 

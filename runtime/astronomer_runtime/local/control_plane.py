@@ -55,14 +55,16 @@ class LocalControlPlane:
     def airflow_settings(self) -> dict[str, str]:
         """[astronomer] settings for the local Airflow, from what `seed` wrote; people log in
         through the control plane (our auth manager replaces SimpleAuthManager)."""
+        from astronomer_plugins import config
+
         seeded = json.loads((self.data_dir / "deployment.json").read_text())
+        seeded_options = (
+            config.CONTROL_PLANE_URL, config.ORGANIZATION_ID, config.WORKSPACE_ID, config.DEPLOYMENT_ID,
+            config.AGENT_TOKEN_FILE,
+        )
         return {
             "AIRFLOW__CORE__AUTH_MANAGER": AUTH_MANAGER,
-            "AIRFLOW__ASTRONOMER__CONTROL_PLANE_URL": seeded["control_plane_url"],
-            "AIRFLOW__ASTRONOMER__ORGANIZATION_ID": seeded["organization_id"],
-            "AIRFLOW__ASTRONOMER__WORKSPACE_ID": seeded["workspace_id"],
-            "AIRFLOW__ASTRONOMER__DEPLOYMENT_ID": seeded["deployment_id"],
-            "AIRFLOW__ASTRONOMER__AGENT_TOKEN_FILE": seeded["agent_token_file"],
+            **{option.env_var: seeded[option.key] for option in seeded_options},
         }
 
     def status_page(self) -> str:

@@ -99,6 +99,8 @@ def import_path(project: Path, inherited: str) -> str:
 
 def environment(home: LocalHome, *, runtime_version: str, parallelism: int = 4) -> dict[str, str]:
     """Settings shared by every local component, as AIRFLOW__* variables."""
+    from astronomer_plugins import config
+
     settings = {
         "AIRFLOW_HOME": str(home.path),
         "AIRFLOW__CORE__DAGS_FOLDER": str(home.dags_folder),
@@ -116,9 +118,9 @@ def environment(home: LocalHome, *, runtime_version: str, parallelism: int = 4) 
         "AIRFLOW__API__PORT": str(home.port),
         "AIRFLOW__API__WORKERS": "1",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home.path / 'airflow.db'}",
-        "AIRFLOW__ASTRONOMER__RUNTIME_VERSION": runtime_version,
-        "AIRFLOW__ASTRONOMER__OFFLINE_FEED_FILE": str(home.feed_file),
-        "AIRFLOW__ASTRONOMER__RELEASE_MANIFEST_FILE": str(home.release_manifest_file),
+        config.RUNTIME_VERSION.env_var: runtime_version,
+        config.OFFLINE_FEED_FILE.env_var: str(home.feed_file),
+        config.RELEASE_MANIFEST_FILE.env_var: str(home.release_manifest_file),
     }
     # Tagged statsd when a statsd host is set (AIRFLOW__ASTRONOMER__STATSD_HOST), off otherwise.
     from astronomer_plugins.metrics.settings import airflow_statsd_environment

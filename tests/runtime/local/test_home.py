@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -29,3 +30,15 @@ def test_project_folders_are_airflows(tmp_path: Path, monkeypatch: pytest.Monkey
     assert env["AIRFLOW__CORE__DAGS_FOLDER"] == str(tmp_path / "project" / "dags")
     assert env["AIRFLOW__CORE__PLUGINS_FOLDER"] == str(tmp_path / "project" / "plugins")
     assert env["PYTHONPATH"] == f"{tmp_path / 'project'}:/opt/extra"
+
+
+def test_astronomer_settings_are_named_by_their_declarations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from astronomer_plugins import config
+
+    for name in [name for name in os.environ if name.startswith("AIRFLOW__ASTRONOMER__")]:
+        monkeypatch.delenv(name)
+    env = environment(LocalHome(path=tmp_path / "home", project=tmp_path / "project"), runtime_version="3.3-2")
+    ours = {name for name in env if name.startswith("AIRFLOW__ASTRONOMER__")}
+    assert ours >= {config.RUNTIME_VERSION.env_var, config.OFFLINE_FEED_FILE.env_var}
+    assert ours <= {option.env_var for option in config.OPTIONS}
+    assert env[config.RUNTIME_VERSION.env_var] == "3.3-2"
