@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from astronomer_runtime import paths
-from tests.astronomer_plugins.ui.conftest import near_end_of_maintenance_catalog
+from tests.astronomer_plugins.ui.conftest import PrefixedDeployment, near_end_of_maintenance_catalog
+from tests.control_plane.flows import create_user
 from tests.servers import LocalRuntime, poll
 
 pytestmark = pytest.mark.integration
@@ -136,3 +137,45 @@ def test_login_banner_runtime_page_and_dismissal(runtime: LocalRuntime, browser)
     poll(lambda: browser.execute_script(BANNER_TEXT) is None, timeout=20, interval=0.3, what="the banner to close")
     assert _fetch_json(browser, "/astronomer/api/notice") is None  # dismissed for this user, kept across pages
     _screenshot(browser, "5-dashboard-dismissed")
+
+
+def _all_cookies(driver) -> dict[str, dict]:  # noqa: ANN001 - every cookie of the browser, with its path
+    return {cookie["name"]: cookie for cookie in driver.execute_cdp_cmd("Network.getAllCookies", {})["cookies"]}
+
+
+def test_login_and_logout_behind_a_path_prefix(prefixed_deployment: PrefixedDeployment, browser) -> None:  # noqa: ANN001
+    """Hosted deployments live under a path (`[api] base_url = https://host/some/prefix`) behind a proxy
+    that forwards only that path: the whole login, its cookies and the logout must keep to it."""
+    from selenium.webdriver.common.by import By
+
+    deployment, home = prefixed_deployment, prefixed_deployment.proxy.url
+    tree = deployment.tree
+    create_user(deployment.control_plane, tree, "pia@example.com",
+                [{"scope": "workspace", "scope_id": tree.workspace_id, "role": "WORKSPACE_MEMBER"}])  # fmt: skip
+    browser.execute_cdp_cmd("Network.clearBrowserCookies", {})  # cookies ignore ports: start clean
+
+    browser.get(home + "/")
+    pia = poll(lambda: _element_with_text(browser, "button", "pia@example.com"), timeout=60, interval=0.5,
+               what="the control plane's user picker")  # fmt: skip
+    pia.click()
+    dags = poll(lambda: browser.current_url == home + "/" and _fetch_json(browser, "/some/prefix/api/v2/dags"),
+                timeout=60, interval=0.5, what="Airflow's UI under the prefix, logged in")  # fmt: skip
+    assert dags == {"dags": [], "total_entries": 0}
+    cookies = _all_cookies(browser)
+    assert cookies["_token"]["path"] == "/some/prefix/" and cookies["_token"]["httpOnly"]
+    assert "_astro_login" not in cookies  # the login cookie lived under /some/prefix/auth and was deleted there
+    _screenshot(browser, "6-prefixed-dashboard")
+
+    browser.get(home + "/api/v2/auth/logout")
+    signed_out = f"{deployment.control_plane.url}/logout?client_id={tree.deployment_id}"
+    poll(lambda: browser.current_url == signed_out, timeout=30, interval=0.3, what="the control plane's logout page")
+    assert browser.find_element(By.TAG_NAME, "h1").text == "You are signed out"
+    back = browser.find_element(By.PARTIAL_LINK_TEXT, "Back to")
+    assert back.get_attribute("href") == home
+    assert "_token" not in _all_cookies(browser)
+    _screenshot(browser, "7-prefixed-signed-out")
+
+    back.click()  # back to the deployment: no session, so the picker again
+    poll(lambda: _element_with_text(browser, "button", "pia@example.com"), timeout=60, interval=0.5,
+         what="the picker after logging out")  # fmt: skip
+    browser.execute_cdp_cmd("Network.clearBrowserCookies", {})
