@@ -136,6 +136,7 @@ ENTRYPOINT ["/usr/bin/tini", "--", "/usr/local/bin/astro-entrypoint"]
 CMD ["airflow", "version"]
 
 # Declared last: ARG values that change every build would otherwise invalidate the cached layers above.
+# io.astronomer.docker.* are the labels Astro's own CLI reads to find an image's Runtime and Airflow.
 ARG BUILD_DATE=unknown
 ARG VCS_REF=unknown
 ARG SOURCE_URL=https://github.com/astronomer/astronomer-runtime
@@ -146,7 +147,9 @@ LABEL org.opencontainers.image.title="Astronomer Runtime" \
       org.opencontainers.image.source="${SOURCE_URL}" \
       io.astronomer.runtime.version="${RUNTIME_VERSION}" \
       io.astronomer.airflow.version="${AIRFLOW_VERSION}" \
-      io.astronomer.python.version="${PYTHON_VERSION}"
+      io.astronomer.python.version="${PYTHON_VERSION}" \
+      io.astronomer.docker.runtime.version="${RUNTIME_VERSION}" \
+      io.astronomer.docker.airflow.version="${AIRFLOW_VERSION}"
 
 # ---------------------------------------------------------------------------------------------
 # The default target: base plus the ONBUILD contract for customer projects (Dockerfile,

@@ -134,6 +134,30 @@ STATSD_PORT = Option(
     "statsd_port", "UDP port of the statsd daemon named by statsd_host.", type="integer", default="8125",
     minimum=1, maximum=65535,
 )
+# Lineage (astronomer_plugins.lineage_settings): Airflow's OpenLineage provider, pointed at the deployment's backend.
+OPENLINEAGE_URL = Option(
+    "openlineage_url",
+    "Base URL of the OpenLineage HTTP backend that receives this deployment's lineage events (Marquez, "
+    "a lineage service...). The image and the local runtime turn it into Airflow's [openlineage] "
+    "transport; empty keeps OpenLineage disabled.",
+    default="",
+    example="https://lineage.example.com",
+)
+OPENLINEAGE_ENDPOINT = Option(
+    "openlineage_endpoint", "Path of the lineage endpoint under openlineage_url.", default="api/v1/lineage"
+)
+OPENLINEAGE_API_KEY = Option(
+    "openlineage_api_key",
+    "API key sent as a Bearer token to openlineage_url (empty: no authentication). Secret: set it "
+    "through the environment or a secrets backend, never in airflow.cfg.",
+    default="",
+    sensitive=True,
+)
+OPENLINEAGE_NAMESPACE = Option(
+    "openlineage_namespace",
+    "Namespace of this deployment's lineage events; empty uses deployment_id (or 'default').",
+    default="",
+)
 METRICS_EXTRA_TAGS = Option(
     "metrics_extra_tags",
     "Constant tags added to every metric besides organization, workspace, deployment, component and "
@@ -266,6 +290,10 @@ OPTIONS: tuple[Option, ...] = (
     AUTH_REVOCATION_MAX_STALENESS_SECONDS,
     STATSD_HOST,
     STATSD_PORT,
+    OPENLINEAGE_URL,
+    OPENLINEAGE_ENDPOINT,
+    OPENLINEAGE_API_KEY,
+    OPENLINEAGE_NAMESPACE,
     METRICS_EXTRA_TAGS,
     METRICS_LISTENER_ENABLED,
     METRICS_PUSH_ENABLED,

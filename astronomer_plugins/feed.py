@@ -12,7 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class _FeedModel(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+    # A feed evolves: an image's plugin reads the feed of newer control planes, so fields it does not
+    # know are ignored, and fields added later have defaults (older feeds still parse).
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
 
 
 class FeedMetadata(_FeedModel):
@@ -23,6 +25,8 @@ class FeedMetadata(_FeedModel):
     end_of_basic_support: dt.date = Field(alias="endOfBasicSupport")
     lts: bool = Field(alias="LTS")
     yanked: bool
+    python_versions: list[str] = Field(default_factory=list, alias="pythonVersions")
+    default_python_version: str | None = Field(default=None, alias="defaultPythonVersion")
 
 
 class FeedMigrations(_FeedModel):

@@ -2,7 +2,7 @@
 
 Two api-servers (one worker each) on the same database layout: one with SimpleAuthManager and its own
 token, one with our manager and a control-plane API token. `GET /api/v2/dags?limit=1` is driven by
-keep-alive connections in alternating rounds; the ratio compares requests/s (target >= 0.97).
+keep-alive connections in alternating rounds; the ratio compares requests/s (target >= 0.99).
 Also the microseconds our token verification takes in-process, next to Airflow's own validator.
 """
 
@@ -122,7 +122,7 @@ def main() -> int:
             simple_rate, our_rate = statistics.median(rates["simple"]), statistics.median(rates["ours"])
             print(
                 f"auth_requests: GET {PATH} median {simple_rate:.1f} req/s SimpleAuthManager, {our_rate:.1f} req/s "
-                f"ours; ratio {our_rate / simple_rate:.3f} (target >= 0.97; {ROUNDS} alternating rounds of {SECONDS:.0f} s)"
+                f"ours; ratio {our_rate / simple_rate:.3f} (target >= 0.99; {ROUNDS} alternating rounds of {SECONDS:.0f} s)"
             )
             ours_us, airflow_us = verification_microseconds(ours, cp_token)
             print(f"auth_requests: token verification {ours_us:.0f} us (ours, RS256 + claims) vs {airflow_us:.0f} us "

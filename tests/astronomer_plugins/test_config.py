@@ -23,8 +23,8 @@ def test_missing_required_setting_names_key_and_variable() -> None:
     assert isinstance(raised.value, ValueError)
 
 
-def test_only_the_agent_token_is_sensitive() -> None:
-    assert [option.key for option in config.OPTIONS if option.sensitive] == ["agent_token"]
+def test_only_the_secrets_are_sensitive() -> None:
+    assert [option.key for option in config.OPTIONS if option.sensitive] == ["agent_token", "openlineage_api_key"]
 
 
 @pytest.mark.parametrize(

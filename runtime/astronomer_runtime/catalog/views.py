@@ -66,6 +66,8 @@ def feed(catalog: Catalog) -> RuntimeFeed:
                 end_of_basic_support=lifecycle.end_of_basic_support,
                 lts=release.lts,
                 yanked=release.yanked,
+                python_versions=list(release.python.supported),
+                default_python_version=release.python.default,
             ),
             migrations=FeedMigrations(airflow_database=release.db_migration),
         )

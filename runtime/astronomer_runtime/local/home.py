@@ -122,10 +122,8 @@ def environment(home: LocalHome, *, runtime_version: str, parallelism: int = 4) 
         config.OFFLINE_FEED_FILE.env_var: str(home.feed_file),
         config.RELEASE_MANIFEST_FILE.env_var: str(home.release_manifest_file),
     }
-    # Tagged statsd when a statsd host is set (AIRFLOW__ASTRONOMER__STATSD_HOST), off otherwise.
-    from astronomer_plugins.metrics.settings import airflow_statsd_environment
+    # Tagged statsd and OpenLineage from [astronomer] settings, as the image's entrypoint derives them.
+    from astronomer_plugins.derived_settings import derived_environment
 
-    settings.update(airflow_statsd_environment(
-        os.environ.get("AIRFLOW__ASTRONOMER__STATSD_HOST", ""), os.environ.get("AIRFLOW__ASTRONOMER__STATSD_PORT", "8125")
-    ))  # fmt: skip
+    settings.update(derived_environment(os.environ))
     return {**os.environ, **settings}

@@ -49,7 +49,22 @@ def test_feed_shape(small_catalog_text: str) -> None:
             "endOfBasicSupport": "2028-06-30",
             "LTS": True,
             "yanked": False,
+            "pythonVersions": ["3.11", "3.12"],
+            "defaultPythonVersion": "3.12",
         },
         "migrations": {"airflowDatabase": True},
     }
     assert RuntimeFeed.model_validate(document).runtime_versions_v3["3.3-2"].metadata.airflow_version == "3.3.2"
+
+
+def test_feed_readers_accept_older_and_newer_feeds() -> None:
+    """An image's plugin reads the feed of older and newer control planes alike."""
+    metadata = {"airflowVersion": "3.3.2", "channel": "stable", "releaseDate": "2026-11-01",
+                "endOfMaintenance": "2027-05-31", "endOfBasicSupport": "2027-11-30", "LTS": False, "yanked": False}
+    older = RuntimeFeed.model_validate({"runtimeVersionsV3": {"3.3-2": {"metadata": metadata, "migrations": {"airflowDatabase": False}}}})
+    assert older.runtime_versions_v3["3.3-2"].metadata.python_versions == []
+    newer = RuntimeFeed.model_validate({"runtimeVersionsV3": {"3.3-2": {
+        "metadata": {**metadata, "pythonVersions": ["3.12"], "defaultPythonVersion": "3.12", "someFutureField": 1},
+        "migrations": {"airflowDatabase": False, "another": True},
+    }}})
+    assert newer.runtime_versions_v3["3.3-2"].metadata.default_python_version == "3.12"

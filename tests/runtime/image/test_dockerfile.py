@@ -104,6 +104,8 @@ def test_labels_match_the_catalog(container: ImageDriver, release: Release) -> N
     assert labels["io.astronomer.runtime.version"] == release.name
     assert labels["io.astronomer.airflow.version"] == release.airflow
     assert labels["io.astronomer.python.version"] == PYTHON
+    assert labels["io.astronomer.docker.runtime.version"] == release.name  # what Astro's CLI reads
+    assert labels["io.astronomer.docker.airflow.version"] == release.airflow
     assert labels["org.opencontainers.image.title"] == "Astronomer Runtime"
     assert labels["org.opencontainers.image.created"].endswith("Z")
     assert len(labels["org.opencontainers.image.revision"].split("-")[0]) == 40

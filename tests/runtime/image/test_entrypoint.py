@@ -59,3 +59,30 @@ def test_migrate_runs_only_when_asked(container: ImageDriver) -> None:
                              entrypoint=True, timeout=300)  # fmt: skip
     assert migrated.returncode == 0, migrated.stderr
     assert "running airflow db migrate" in migrated.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "section", "key", "expected"),
+    [
+        ({}, "openlineage", "disabled", "True"),
+        ({}, "metrics", "statsd_on", "False"),
+        ({"AIRFLOW__ASTRONOMER__STATSD_HOST": "statsd.monitoring"}, "metrics", "statsd_host", "statsd.monitoring"),
+        ({"AIRFLOW__ASTRONOMER__STATSD_HOST": "statsd.monitoring"}, "metrics", "statsd_on", "True"),
+        ({"AIRFLOW__ASTRONOMER__OPENLINEAGE_URL": "https://lineage.example.com"}, "openlineage", "disabled", "False"),
+        ({"AIRFLOW__ASTRONOMER__OPENLINEAGE_URL": "https://lineage.example.com", "AIRFLOW__ASTRONOMER__DEPLOYMENT_ID": "dep_9"},
+         "openlineage", "namespace", "dep_9"),
+    ],
+)
+def test_astronomer_settings_become_airflows(
+    container: ImageDriver, env: dict[str, str], section: str, key: str, expected: str
+) -> None:
+    result = container.run(["airflow", "config", "get-value", section, key], env=env, entrypoint=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == expected
+
+
+def test_a_bad_derived_setting_stops_the_container_naming_it(container: ImageDriver) -> None:
+    env = {"AIRFLOW__ASTRONOMER__STATSD_HOST": "statsd", "AIRFLOW__ASTRONOMER__STATSD_PORT": "not-a-port"}
+    result = container.run(["airflow", "version"], env=env, entrypoint=True)
+    assert result.returncode == 1
+    assert "[astronomer] statsd_port = 'not-a-port': expected a UDP port (AIRFLOW__ASTRONOMER__STATSD_PORT)" in result.stderr
