@@ -12,6 +12,7 @@ import hmac
 import secrets
 import time
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlencode, urlsplit
 
@@ -25,6 +26,8 @@ from astronomer_plugins.errors import ControlPlaneError, ControlPlaneUnavailable
 if TYPE_CHECKING:
     from urllib.parse import SplitResult
 
+    from anyio import CapacityLimiter
+
     from astronomer_plugins.auth.manager import AstronomerAuthManager
     from astronomer_plugins.auth.user import AstroUser
 
@@ -34,6 +37,10 @@ LOGIN_PURPOSE = "astronomer-login-state"
 # Percent-encoded '.', '/' and '\': a browser resolves them into dot segments or separators that leave
 # the deployment's prefix (e.g. /prefix/%2e%2e/other), while a plain path check sees one harmless segment.
 ENCODED_SEPARATORS = ("%2e", "%2f", "%5c")
+# Code exchanges in flight at once, per api-server worker. Their own thread limiter keeps logins
+# against a silent control plane (anyone can start one) from taking the thread pool that Airflow's
+# synchronous endpoints share; a login waiting for a slot still ends at its deadline.
+EXCHANGE_THREADS = 8
 
 
 class LoginError(Exception):
@@ -171,7 +178,7 @@ async def _redeem(manager: AstronomerAuthManager, *, code: str, verifier: str) -
     timeout = config.get_int(config.AUTH_LOGIN_TIMEOUT_SECONDS)
     try:
         with fail_after(timeout):
-            return await to_thread.run_sync(exchange, abandon_on_cancel=True)
+            return await to_thread.run_sync(exchange, abandon_on_cancel=True, limiter=_exchange_limiter())
     except TimeoutError:
         manager.log.warning("Login through the control plane failed: no answer to the code exchange within %ss", timeout)
         raise LoginError("the control plane did not answer in time; try again in a moment", 504) from None
@@ -181,6 +188,14 @@ async def _redeem(manager: AstronomerAuthManager, *, code: str, verifier: str) -
     except (ControlPlaneError, TokenRejected) as exc:
         manager.log.warning("Login through the control plane failed: %s", exc)
         raise LoginError("the control plane did not confirm the login; start again", 401) from None
+
+
+@cache
+def _exchange_limiter() -> CapacityLimiter:
+    """One per worker process, made on first use (on its event loop)."""
+    from anyio import CapacityLimiter
+
+    return CapacityLimiter(EXCHANGE_THREADS)
 
 
 def can_use_deployment(user: AstroUser) -> bool:
