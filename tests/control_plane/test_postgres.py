@@ -165,3 +165,43 @@ def test_concurrent_redemptions_on_postgresql_have_one_winner(pg_server: Control
     user_id = create_user(pg_server, tree, "race@example.com", [])
     for _ in range(3):
         assert concurrent_redemptions(pg_server, tree, user_id) == [200] + [422] * 7
+
+
+def test_a_login_racing_a_role_change_carries_the_new_roles_or_is_revoked(pg_server: ControlPlaneServer) -> None:
+    """A role change (held open after it revoked the user's live tokens, as set_user_roles does it)
+    and a code redemption at the same time: the redemption waits for the organization's revocation
+    lock, so its token carries the new roles (without the lock: the old ones, and nothing revokes it)."""
+    import jwt
+    from sqlalchemy import delete
+
+    from astronomer_control_plane.orm import RoleBinding, User
+    from astronomer_control_plane.services import management
+    from tests.control_plane.flows import issue_code, pkce, redeem_code
+
+    tree = make_tree(pg_server, "role-race")
+    workspace = {"scope": "workspace", "scope_id": tree.workspace_id}
+    user_id = create_user(pg_server, tree, "racer@example.com", [{**workspace, "role": "WORKSPACE_OPERATOR"}])
+    verifier, challenge = pkce()
+    code = issue_code(pg_server, tree, user_id, challenge)
+    engine = create_engine(pg_server.database_url)
+    try:
+        change = Session(engine)
+        change.begin()
+        change.execute(delete(RoleBinding).where(RoleBinding.user_id == user_id))
+        change.add(RoleBinding(user_id=user_id, role="WORKSPACE_MEMBER", **workspace))
+        change.flush()
+        user = change.get(User, user_id)
+        assert user is not None
+        management._revoke_user_tokens(change, user)
+        with ThreadPoolExecutor(1) as pool:
+            redeemed = pool.submit(redeem_code, pg_server, tree, code, verifier)
+            poll(lambda: redeemed.done() or _waiting_on_a_lock(engine), timeout=30, interval=0.05, what="the redemption")
+            change.commit()
+            change.close()
+            response = redeemed.result(timeout=60)
+    finally:
+        engine.dispose()
+    assert response.status_code == 200, response.text
+    claims = jwt.decode(response.json()["access_token"], options={"verify_signature": False})
+    revoked, _ = _revoked_since(pg_server, tree, "")
+    assert claims["astro_roles"].get("workspace") == "WORKSPACE_MEMBER" or claims["jti"] in revoked, claims["astro_roles"]

@@ -27,6 +27,7 @@ from astronomer_control_plane.orm import (
     utcnow,
 )
 from astronomer_control_plane.schemas import TokenResponse
+from astronomer_control_plane.services import revocations
 from astronomer_control_plane.secrets_store import digest
 from astronomer_plugins.control_plane.models import AstroRoles, DagGrant, TokenKind
 
@@ -147,6 +148,10 @@ def exchange_code(
             user = session.get(User, record.user_id)
             deployment = session.get(Deployment, record.deployment_id)
             assert user is not None and deployment is not None
+            # The organization's revocation lock before reading the roles: a role change either
+            # commits first (this token carries the new roles) or waits for this token to commit
+            # and then revokes it with the user's other live tokens (management._revoke_user_tokens).
+            revocations.lock(session, user.organization_id)
             lifetime = cp.settings.user_token_lifetime
             claims = user_claims(session, cp.issuer, user, deployment, lifetime)
             token = cp.keys.sign(session, claims)
