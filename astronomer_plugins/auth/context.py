@@ -14,18 +14,27 @@ failing never skips the other):
 
 At start-up the api-server waits at most STARTUP_WAIT seconds for the first round; until a first
 poll succeeds, control-plane tokens are refused (fail closed), Airflow's own paths keep working.
+A step that fails in any way (even an exception nobody expected) is logged and recorded, and the
+thread goes on: it never dies while the api-server runs.
+
+Fork-safe: with `[api] server_type = gunicorn` the app (and `init()`, which starts the thread) is
+built in the master before it forks its workers; a forked child has no thread, so its state is reset
+(`os.register_at_fork`) and the first request of each worker starts the thread again (`ensure_running`).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import random
 import threading
 import time
+import weakref
+from collections.abc import Callable
 
 from astronomer_plugins import config
 from astronomer_plugins.auth.keys import JwksCache
-from astronomer_plugins.auth.revocations import RevocationList
+from astronomer_plugins.auth.revocations import RevocationList, revocation_leeway
 from astronomer_plugins.auth.verifier import ControlPlaneTokenVerifier, VerifierSettings
 from astronomer_plugins.control_plane.client import ControlPlaneClient, RetryPolicy
 from astronomer_plugins.errors import (
@@ -43,6 +52,18 @@ MIN_STALENESS_POLLS = 2  # auth_revocation_max_staleness_seconds must cover at l
 MAX_STALENESS = 86_400
 TIMEOUTS = {"connect_timeout": 2.0, "read_timeout": 5.0}
 RETRY = RetryPolicy(attempts=2, base_delay=0.2, max_delay=1.0)
+LOGIN_CONNECT_SHARE, LOGIN_READ_SHARE = 0.3, 0.6  # of auth_login_timeout_seconds: the thread ends before the deadline
+
+
+def login_client(base_url: str, ca_bundle: str | None, login_timeout: float) -> ControlPlaneClient:
+    """The client of the login's code exchange: one attempt (codes are single use), and connect + read
+    timeouts that add up to less than the login's deadline, so an exchange thread abandoned at the
+    deadline ends soon after it instead of holding a worker thread."""
+    return ControlPlaneClient(
+        base_url, None, ca_bundle=ca_bundle, retry=RetryPolicy(attempts=1),
+        connect_timeout=min(TIMEOUTS["connect_timeout"], LOGIN_CONNECT_SHARE * login_timeout),
+        read_timeout=LOGIN_READ_SHARE * login_timeout,
+    )  # fmt: skip
 
 
 def revocation_max_staleness(poll_seconds: float) -> int:
@@ -68,7 +89,7 @@ class AuthContext:
         wake: threading.Event | None = None,
         ca_bundle: str | None = None,
     ) -> None:
-        self.client = client  # public documents and the login's code exchange: never the agent token
+        self.client = client  # public documents: never the agent token
         self.verifier = verifier
         self.revocation_poll_seconds = revocation_poll_seconds
         self._wake = wake or threading.Event()
@@ -82,6 +103,18 @@ class AuthContext:
         self._problem_kinds: dict[str, type[Exception]] = {}
         self._reported_at = -REPORT_INTERVAL
         self._report_lock = threading.Lock()
+        self._started = False  # start() ran in this process or in the parent it was forked from
+        self._pid = os.getpid()
+        self._start_lock = threading.Lock()
+        self._login_client: ControlPlaneClient | None = None
+        self._login_timeout = 10.0
+
+    @property
+    def login_client(self) -> ControlPlaneClient:
+        """The code exchange's own client (see `login_client`), made on first use in each process."""
+        if self._login_client is None:
+            self._login_client = login_client(self.client.base_url, self._ca_bundle, self._login_timeout)
+        return self._login_client
 
     @classmethod
     def from_config(cls) -> AuthContext:
@@ -90,8 +123,9 @@ class AuthContext:
         ca_bundle = config.get(config.CA_BUNDLE) or None
         client = ControlPlaneClient(issuer, None, ca_bundle=ca_bundle, retry=RETRY, **TIMEOUTS)
         wake = threading.Event()
+        made: list[AuthContext] = []  # the keys are fetched with the context's client of this process (see fork)
         keys = JwksCache(
-            client.jwks,
+            lambda: made[0].client.jwks(),
             ttl=config.get_int(config.AUTH_JWKS_TTL_SECONDS),
             grace=config.get_int(config.AUTH_JWKS_GRACE_SECONDS),
             min_refresh_interval=config.get_int(config.AUTH_JWKS_MIN_REFRESH_SECONDS),
@@ -105,9 +139,17 @@ class AuthContext:
             leeway=config.get_int(config.AUTH_LEEWAY_SECONDS),
         )
         poll_seconds = float(config.get_int(config.AUTH_REVOCATION_POLL_SECONDS))
-        revocations = RevocationList(leeway=settings.leeway, max_staleness=revocation_max_staleness(poll_seconds))
+        from airflow.configuration import conf
+
+        revocations = RevocationList(
+            leeway=revocation_leeway(settings.leeway, conf.getint("api_auth", "jwt_leeway", fallback=10)),
+            max_staleness=revocation_max_staleness(poll_seconds),
+        )
         verifier = ControlPlaneTokenVerifier(settings, keys, revocations)
-        return cls(client, verifier, revocation_poll_seconds=poll_seconds, wake=wake, ca_bundle=ca_bundle)
+        context = cls(client, verifier, revocation_poll_seconds=poll_seconds, wake=wake, ca_bundle=ca_bundle)
+        context._login_timeout = float(config.get_int(config.AUTH_LOGIN_TIMEOUT_SECONDS))
+        made.append(context)
+        return context
 
     # The two steps of a round, each on its own: a failure is recorded and logged, never raised.
     def refresh_keys(self) -> bool:
@@ -136,8 +178,21 @@ class AuthContext:
     def sync_once(self) -> None:
         """One round: keys when due, then revocations; failures are logged, never raised."""
         if self.verifier.keys.due():
-            self.refresh_keys()
-        self.poll_revocations()
+            self._step("keys", self.refresh_keys)
+        self._step("revocations", self.poll_revocations)
+
+    def _step(self, step: str, run: Callable[[], bool]) -> None:
+        """Run one step; an exception nobody expected (a bug, a library error) is logged without the
+        agent token, recorded as that step's problem, and the thread goes on."""
+        try:
+            run()
+        except Exception as exc:  # noqa: BLE001 - the sync thread must outlive any one failure
+            text = f"{type(exc).__name__}: {exc}"
+            if self._agent_token:
+                text = text.replace(self._agent_token, "[token]")
+            level = logging.ERROR if step == "revocations" else logging.WARNING
+            self._failed(step, exc, level, f"Unexpected failure in the auth sync ({step})",
+                         fix=f"unexpected error from the control plane at {self.client.base_url} ({text})")  # fmt: skip
 
     def _revocation_client(self) -> ControlPlaneClient:
         """A client with the agent token as it is now (read from settings or its file at every poll)."""
@@ -190,26 +245,55 @@ class AuthContext:
     def start(self) -> None:
         """Start the background thread once (daemon: never holds up shutdown) and give its first
         round up to STARTUP_WAIT seconds, so a healthy start serves control-plane tokens at once."""
-        if self._thread is not None:
+        if not self._launch():
             return
-        from astronomer_plugins.control_plane.preload import preload
-
-        preload()  # the thread must never import (see preload)
-        self._thread = threading.Thread(target=self._loop, name="astronomer-auth-sync", daemon=True)
-        self._thread.start()
         if not self._first_round.wait(STARTUP_WAIT):
             log.warning(
                 "The control plane at %s has not answered within %.0fs of start-up; control-plane tokens are refused "
                 "(HTTP 503) until it does", self.client.base_url, STARTUP_WAIT,
             )  # fmt: skip
 
+    def ensure_running(self) -> None:
+        """In a worker forked after start() (gunicorn's preload), start this process's own thread
+        without waiting for its first round (called on the request path: one attribute check when
+        the thread runs)."""
+        if self._thread is None and self._started:
+            self._launch()
+
+    def _launch(self) -> bool:
+        """Start the thread unless one runs in this process; False when one already does."""
+        with self._start_lock:
+            if self._thread is not None:
+                return False
+            from astronomer_plugins.control_plane.preload import preload
+
+            preload()  # the thread must never import (see preload)
+            if not self._started:
+                _forget_in_forked_children(self)
+            self._started, self._pid = True, os.getpid()
+            self._thread = threading.Thread(target=self._loop, name="astronomer-auth-sync", daemon=True)
+            self._thread.start()
+            return True
+
+    def _after_fork_in_child(self) -> None:
+        """A forked child has none of the parent's threads: forget the thread, its first round and
+        the clients whose pooled connections the parent owns; locks a parent thread held are new."""
+        self._thread = None
+        self._stop, self._first_round = threading.Event(), threading.Event()
+        self._start_lock, self._report_lock = threading.Lock(), threading.Lock()
+        self._agent_client, self._agent_token, self._login_client = None, None, None
+        self.client = ControlPlaneClient(self.client.base_url, None, ca_bundle=self._ca_bundle, retry=RETRY, **TIMEOUTS)
+        self.verifier.keys._lock = threading.Lock()  # held only for a few assignments, but maybe at the fork
+        self.verifier.revocations.after_fork()
+        self._pid = os.getpid()
+
     def _loop(self) -> None:
         next_poll = 0.0
         while not self._stop.is_set():
             if self.verifier.keys.due():
-                self.refresh_keys()
+                self._step("keys", self.refresh_keys)
             if time.monotonic() >= next_poll:
-                self.poll_revocations()
+                self._step("revocations", self.poll_revocations)
                 next_poll = time.monotonic() + self.revocation_poll_seconds * random.uniform(0.8, 1.0)
             self._first_round.set()
             self._wake.wait(max(0.0, next_poll - time.monotonic()))
@@ -218,3 +302,14 @@ class AuthContext:
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
+
+
+def _forget_in_forked_children(context: AuthContext) -> None:
+    """Reset `context` in every child forked from now on (held weakly: a dropped context is skipped)."""
+    ref = weakref.ref(context)
+
+    def reset() -> None:
+        if (alive := ref()) is not None:
+            alive._after_fork_in_child()
+
+    os.register_at_fork(after_in_child=reset)

@@ -41,6 +41,7 @@ ENCODED_SEPARATORS = ("%2e", "%2f", "%5c")
 # against a silent control plane (anyone can start one) from taking the thread pool that Airflow's
 # synchronous endpoints share; a login waiting for a slot still ends at its deadline.
 EXCHANGE_THREADS = 8
+_exchanges_in_flight = 0  # logins of this worker between admission and their answer (at most EXCHANGE_THREADS)
 
 
 class LoginError(Exception):
@@ -169,13 +170,18 @@ async def _redeem(manager: AstronomerAuthManager, *, code: str, verifier: str) -
     context = manager.context
 
     def exchange() -> tuple[str, AstroUser]:
-        token = context.client.exchange_code(
+        token = context.login_client.exchange_code(
             code=code, redirect_uri=redirect_uri(), client_id=context.verifier.settings.deployment_id,
             code_verifier=verifier,
         )  # fmt: skip
         return token, manager.user_from_control_plane_token(token)
 
     timeout = config.get_int(config.AUTH_LOGIN_TIMEOUT_SECONDS)
+    global _exchanges_in_flight
+    if _exchanges_in_flight >= EXCHANGE_THREADS:  # every slot waits for the control plane: queue no more
+        manager.log.warning("Login through the control plane refused: %d code exchanges already wait for it", EXCHANGE_THREADS)
+        raise LoginError("too many logins wait for the control plane right now; try again in a moment", 503)
+    _exchanges_in_flight += 1  # checked and counted with no await in between: exact on the event loop
     try:
         with fail_after(timeout):
             return await to_thread.run_sync(exchange, abandon_on_cancel=True, limiter=_exchange_limiter())
@@ -188,6 +194,8 @@ async def _redeem(manager: AstronomerAuthManager, *, code: str, verifier: str) -
     except (ControlPlaneError, TokenRejected) as exc:
         manager.log.warning("Login through the control plane failed: %s", exc)
         raise LoginError("the control plane did not confirm the login; start again", 401) from None
+    finally:
+        _exchanges_in_flight -= 1
 
 
 @cache
@@ -210,16 +218,24 @@ def token_expiry(token: str) -> int:
     return int(jwt.decode(token, options={"verify_signature": False}).get("exp", 0))
 
 
-def session_seconds(control_plane_exp: int) -> int:
-    """An Airflow session never outlives the control-plane token it came from."""
+def session_seconds(control_plane_exp: int, now: float | None = None) -> int:
+    """An Airflow session never outlives the control-plane token it came from: none is made from a
+    token already past its `exp` (accepted only within the leeway), whose revocation entry would be
+    dropped before the session ends (see revocations.revocation_leeway)."""
     configured = conf.getint("api_auth", "jwt_expiration_time")
-    return max(1, min(configured, control_plane_exp - int(time.time())))
+    left = control_plane_exp - int(time.time() if now is None else now)
+    if left <= 0:
+        raise LoginError("the control-plane token has expired; get a new one", 401)
+    return min(configured, left)
 
 
 def exchange_token(manager: AstronomerAuthManager, control_plane_token: str) -> str:
     """POST /auth/token: a control-plane token in, an Airflow token out (same identity, no longer-lived)."""
     try:
         user = manager.user_from_control_plane_token(control_plane_token)
+    except VerificationUnavailable as exc:  # our side cannot check it now: 503 with the reason, not 401
+        manager.context.report_unavailable(exc)
+        raise LoginError(f"control-plane tokens cannot be checked right now: {exc}; try again later", 503) from None
     except TokenRejected as exc:
         manager.log.info("Refused a token exchange: %s", exc)
         raise LoginError("invalid or expired control-plane token", 401) from None

@@ -103,7 +103,9 @@ class AstronomerAuthManager(BaseAuthManager[AstroUser]):
     async def get_user_from_token(self, token: str) -> AstroUser:
         """Never waits for the network: control-plane tokens are checked from memory, Airflow's own
         tokens by Airflow's validator, with its revoked-token lookup (a database query) off the loop."""
-        verifier = self.context.verifier
+        context = self.context
+        context.ensure_running()  # a gunicorn worker forked after init() starts its own sync thread
+        verifier = context.verifier
         try:
             if verifier.claims_to_be_ours(token):
                 return self.user_from_control_plane_token(token)
@@ -123,7 +125,10 @@ class AstronomerAuthManager(BaseAuthManager[AstroUser]):
 
     def _refusal(self, exc: TokenRejected, reason: str) -> HTTPException:
         if isinstance(exc, VerificationUnavailable):
+            from astronomer_plugins.auth.middleware import mark_unavailable
+
             self.context.report_unavailable(exc)
+            mark_unavailable()  # keep the browser's session cookie (see middleware.py)
             return _unavailable(exc)
         self.log.info("Refused a control-plane token: %s", exc)
         return _unauthorized(reason)
@@ -149,6 +154,12 @@ class AstronomerAuthManager(BaseAuthManager[AstroUser]):
 
     def get_url_logout(self) -> str | None:
         return f"{AUTH_MANAGER_FASTAPI_APP_PREFIX}/logout"
+
+    def get_fastapi_middlewares(self) -> list[tuple[Any, dict[str, Any]]]:
+        """Added after (outside) Airflow's JWTRefreshMiddleware: an outage must not log browsers out."""
+        from astronomer_plugins.auth.middleware import KeepSessionWhileUnavailable
+
+        return [(KeepSessionWhileUnavailable, {})]
 
     def get_fastapi_app(self) -> FastAPI | None:
         from astronomer_plugins.auth.routes import create_auth_app

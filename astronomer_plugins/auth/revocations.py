@@ -3,7 +3,8 @@
 The list is only as good as its last successful poll: past `max_staleness` seconds without one (or
 before the first one), `check_fresh` refuses, so an outage or a rejected agent token can never let
 a revoked token back in (fail closed). A revoked entry is kept until its token's `exp + leeway`,
-the last moment verification could still accept that token.
+where the leeway (`revocation_leeway`) covers the last moment verification could still accept that
+token or an Airflow session made from it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,13 @@ def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def revocation_leeway(auth_leeway: float, jwt_leeway: float) -> float:
+    """How long past its `exp` a revoked token's entry must be kept. The token itself is accepted until
+    `exp + auth_leeway`; a session made from it expires at most at `exp` plus one second of rounding
+    (login.session_seconds), and Airflow accepts it until that plus `[api_auth] jwt_leeway`."""
+    return max(auth_leeway, jwt_leeway) + 1
+
+
 class RevocationList:
     def __init__(
         self,
@@ -44,6 +52,10 @@ class RevocationList:
         self._wall_clock, self._clock = wall_clock, clock
         self._synced_monotonic: float | None = None
         self.synced_at: dt.datetime | None = None
+
+    def after_fork(self) -> None:
+        """In a forked child: a new lock (a parent's thread may have held the old one at the fork)."""
+        self._lock = threading.Lock()
 
     def is_revoked(self, jti: str) -> bool:
         return jti in self._revoked

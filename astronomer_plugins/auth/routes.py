@@ -69,7 +69,7 @@ def create_auth_app(manager: AstronomerAuthManager) -> FastAPI:
         response.delete_cookie(COOKIE_NAME_JWT_TOKEN, path=get_cookie_path(), httponly=True, secure=login.cookie_secure(), samesite="lax")
         return response
 
-    @app.post("/token", status_code=201, response_model=TokenResponse, responses={401: {"description": "Invalid token"}})
+    @app.post("/token", status_code=201, response_model=TokenResponse, responses={401: {"description": "Invalid token"}, 503: {"description": "Tokens cannot be checked now"}})
     def token(
         body: TokenExchangeBody | None = Body(default=None), authorization: str | None = Header(default=None)
     ) -> TokenResponse | JSONResponse:  # fmt: skip
@@ -79,7 +79,8 @@ def create_auth_app(manager: AstronomerAuthManager) -> FastAPI:
         try:
             return TokenResponse(access_token=login.exchange_token(manager, supplied))
         except login.LoginError as error:
-            return JSONResponse({"detail": str(error)}, status_code=error.status, headers={"WWW-Authenticate": "Bearer"})
+            headers = {"Retry-After": "30"} if error.status == 503 else {"WWW-Authenticate": "Bearer"}
+            return JSONResponse({"detail": str(error)}, status_code=error.status, headers=headers)
 
     return app
 

@@ -122,7 +122,7 @@ class ControlPlaneClient:
                 )  # fmt: skip
             except requests.exceptions.SSLError as exc:
                 raise ControlPlaneUnavailable(f"{what}: TLS verification failed: {self._scrub(str(exc))}") from None
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except requests.RequestException as exc:  # also a truncated or undecodable answer (ChunkedEncodingError...)
                 if last_try:
                     raise ControlPlaneUnavailable(
                         f"{what}: no answer after {attempts} attempt(s): {type(exc).__name__}: {self._scrub(str(exc))}"

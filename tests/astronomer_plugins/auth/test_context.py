@@ -146,6 +146,13 @@ def test_an_outage_refuses_control_plane_tokens_past_the_bound_and_recovers(depl
         assert time.monotonic() - before_stop >= MAX_STALENESS - POLL_SECONDS - 1
         assert "revocation list" in detail
         assert _status(api_url, session) == 503  # sessions made from control-plane tokens too
+        # a browser's session cookie: refused for now, but not deleted (an outage logs nobody out)
+        browser = requests.get(f"{api_url}/api/v2/dags", cookies={"_token": session}, timeout=30)
+        assert browser.status_code == 503
+        assert not _deletes_session_cookie(browser), browser.raw.headers.getlist("Set-Cookie")
+        # the token exchange says why, as every other refusal (503), not "invalid or expired" (401)
+        exchanged = requests.post(f"{api_url}/auth/token", headers=bearer(secret), timeout=10)
+        assert exchanged.status_code == 503 and "revocation list" in exchanged.json()["detail"], exchanged.text
         health = requests.get(f"{api_url}/api/v2/monitor/health", timeout=10)
         assert health.status_code == 200  # Airflow's own paths keep working
         error = poll(
@@ -158,3 +165,9 @@ def test_an_outage_refuses_control_plane_tokens_past_the_bound_and_recovers(depl
         cp.start()
     poll(lambda: _status(api_url, secret) == 200, timeout=30, interval=0.25, what="tokens accepted again")
     assert _status(api_url, session) == 200
+    assert requests.get(f"{api_url}/api/v2/dags", cookies={"_token": session}, timeout=30).status_code == 200
+
+
+def _deletes_session_cookie(response: requests.Response) -> bool:
+    cookies = response.raw.headers.getlist("Set-Cookie")
+    return any(cookie.startswith("_token=") and "max-age=0" in cookie.lower() for cookie in cookies)
