@@ -97,7 +97,8 @@ class AstronomerAuthManager(BaseAuthManager[AstroUser]):
         return user_from_claims(token)
 
     def user_from_control_plane_token(self, token: str) -> AstroUser:
-        """Verify a control-plane token (raises TokenRejected)."""
+        """Verify a control-plane token (raises TokenRejected); also the login's and /auth/token's way in."""
+        self.context.ensure_running()
         return user_from_claims(self.context.verifier.verify(token))
 
     async def get_user_from_token(self, token: str) -> AstroUser:
