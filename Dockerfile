@@ -60,21 +60,13 @@ RUN --mount=type=secret,id=ca,target=/run/secrets/ca.pem \
     if [ -f /run/secrets/ca.pem ]; then export SSL_CERT_FILE=/run/secrets/ca.pem; fi \
  && /opt/uv/bin/uv pip install --quiet --python "${VIRTUAL_ENV}/bin/python" --no-deps /tmp/build/plugins
 
-# The permanent constraint (Airflow and its core dependencies), the update feed for offline use and
-# the manifest of this release (the plugin's Runtime page). Only the catalog modules of the build
-# tooling come in (both files are computed from versions.yaml by runtime/image/catalog_files.py).
-COPY runtime/image/constraints.py runtime/image/catalog_files.py /tmp/build/
-COPY versions.yaml /tmp/build/catalog/
-COPY runtime/astronomer_runtime/__init__.py runtime/astronomer_runtime/errors.py runtime/astronomer_runtime/paths.py \
-     /tmp/build/catalog/astronomer_runtime/
-COPY runtime/astronomer_runtime/catalog /tmp/build/catalog/astronomer_runtime/catalog
+# The permanent constraint: Airflow and its core dependencies, as this venv installed them.
+COPY runtime/image/constraints.py /tmp/build/
 RUN installed=$("${VIRTUAL_ENV}/bin/python" -c 'import importlib.metadata as m; print(m.version("apache-airflow"))') \
  && { [ "${installed}" = "${AIRFLOW_VERSION}" ] \
       || { echo "Dockerfile: the lock of ${RUNTIME_VERSION} installs Airflow ${installed}, but AIRFLOW_VERSION is ${AIRFLOW_VERSION}; regenerate the locks (make lock) or fix the build arg" >&2; exit 1; }; } \
  && mkdir -p /etc/astronomer \
  && "${VIRTUAL_ENV}/bin/python" /tmp/build/constraints.py > /etc/astronomer/constraints.txt \
- && PYTHONPATH=/tmp/build/catalog "${VIRTUAL_ENV}/bin/python" /tmp/build/catalog_files.py \
-      /tmp/build/catalog/versions.yaml "${RUNTIME_VERSION}" /etc/astronomer \
  && "${VIRTUAL_ENV}/bin/python" -m pip check \
  && chmod -R g=u "${VIRTUAL_ENV}"
 
@@ -103,7 +95,10 @@ RUN apt-get update -qq \
       /usr/local/bin/install-system-packages /usr/local/bin/install-python-dependencies
 
 COPY --from=builder --chown=50000:0 /usr/local/astronomer/venv /usr/local/astronomer/venv
-COPY --from=builder /etc/astronomer/constraints.txt /etc/astronomer/runtime-feed.json /etc/astronomer/runtime-release.json \
+COPY --from=builder /etc/astronomer/constraints.txt /etc/astronomer/
+# The update feed for offline use and this release's manifest (the plugin's Runtime page), generated
+# from versions.yaml into runtime/image/release-files/ (astro-runtime image release-files).
+COPY runtime/image/release-files/runtime-feed.json runtime/image/release-files/${RUNTIME_VERSION}/runtime-release.json \
      /etc/astronomer/
 # uv makes customers' requirement installs fast (ONBUILD); it honours UV_CONSTRAINT like pip honours pip.conf.
 COPY --from=builder /opt/uv/bin/uv /usr/local/bin/uv

@@ -24,6 +24,7 @@ bench: venv
 
 lock: venv
 	$(VENV)/bin/astro-runtime lock
+	$(VENV)/bin/astro-runtime image release-files
 
 lock-check: venv
 	$(VENV)/bin/astro-runtime lock --check

@@ -1,4 +1,9 @@
-"""`astro-runtime control-plane ...`: serve, seed, rotate-keys, openapi."""
+"""The reference control plane's commands: serve, seed, rotate-keys, openapi.
+
+Its own entry point is `astro-control-plane` (this distribution knows nothing of the catalog: the
+update feed comes from `--feed-file`). `astro-runtime control-plane ...` adds the same commands to the
+build tooling's CLI and fills in the feed and the seeded release from its catalog.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ def _settings(args: argparse.Namespace):  # noqa: ANN202
 
     return Settings(
         data_dir=args.data_dir.resolve(), database_url=args.database_url, host=args.host, port=args.port,
-        issuer=args.issuer, catalog_file=args.catalog_file or getattr(args, "catalog", None),
+        issuer=args.issuer, feed_file=args.feed_file.resolve() if args.feed_file else None,
         code_lifetime=dt.timedelta(seconds=args.code_lifetime),
     )  # fmt: skip
 
@@ -43,13 +48,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_seed(args: argparse.Namespace, catalog) -> int:  # noqa: ANN001 - astronomer_runtime's Catalog
+def cmd_seed(args: argparse.Namespace) -> int:
     from astronomer_control_plane.app import bootstrap
     from astronomer_control_plane.seed import seed
 
+    if not args.runtime_version:
+        print("error: seed needs --runtime-version (the Runtime release the seeded deployment runs)", file=sys.stderr)
+        return 2
     settings = _settings(args)
-    runtime_version = args.runtime_version or catalog.newest_stable().name
-    result = seed(bootstrap(settings), base_url=args.base_url, runtime_version=runtime_version, out_dir=settings.data_dir)
+    result = seed(bootstrap(settings), base_url=args.base_url, runtime_version=args.runtime_version, out_dir=settings.data_dir)
     print(result.settings_file.read_text())
     return 0
 
@@ -92,14 +99,21 @@ def _code_lifetime(value: str) -> int:
     return seconds
 
 
-def add_commands(commands: argparse._SubParsersAction) -> None:
+def add_commands(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add `control-plane` to another CLI; each subcommand's `run(args)` is its handler."""
     parser = commands.add_parser("control-plane", help="the reference control plane (development and tests)")
+    _add_options(parser)
+    return parser
+
+
+def _add_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="keys, admin token, SQLite file")
     parser.add_argument("--database-url", default="", help="SQLAlchemy URL (default: SQLite in --data-dir)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8800)
     parser.add_argument("--issuer", default="", help="public URL (default http://HOST:PORT)")
-    parser.add_argument("--catalog-file", type=Path, default=None, help="versions.yaml for the update feed")
+    parser.add_argument("--feed-file", type=Path, default=None,
+                        help="runtime-feed.json served at /v1/runtime-releases (`astro-runtime feed`)")
     parser.add_argument(
         "--code-lifetime", type=_code_lifetime, default=60, metavar="SECONDS",
         help="how long an unused authorization code stays valid (1-600, default 60)",
@@ -110,14 +124,25 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
         "--insecure-dev-login-on-public-address", action="store_true",
         help="allow a non-loopback --host: its login is a password-less user picker, for development only",
     )  # fmt: skip
-    serve.set_defaults(handler=lambda _c, a: cmd_serve(a))
+    serve.set_defaults(run=cmd_serve)
     seed = sub.add_parser("seed", help="create the development organization, deployment and users")
     seed.add_argument("--base-url", default="http://127.0.0.1:8080", help="the local Airflow's base URL")
-    seed.add_argument("--runtime-version", default="", help="Runtime release (default: newest stable)")
-    seed.set_defaults(handler=lambda c, a: cmd_seed(a, c))
-    sub.add_parser("rotate-keys", help="new signing key; old ones stay published").set_defaults(
-        handler=lambda _c, a: cmd_rotate_keys(a)
-    )
+    seed.add_argument("--runtime-version", default="",
+                      help="Runtime release of the seeded deployment (astro-runtime: default newest stable)")
+    seed.set_defaults(run=cmd_seed)
+    sub.add_parser("rotate-keys", help="new signing key; old ones stay published").set_defaults(run=cmd_rotate_keys)
     openapi = sub.add_parser("openapi", help="print (or --write) the OpenAPI document")
     openapi.add_argument("--write", action="store_true", help=f"write {OPENAPI_FILE.name} in control_plane/")
-    openapi.set_defaults(handler=lambda _c, a: cmd_openapi(a))
+    openapi.set_defaults(run=cmd_openapi)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`astro-control-plane [options] serve|seed|rotate-keys|openapi`."""
+    parser = argparse.ArgumentParser(prog="astro-control-plane", description=__doc__.splitlines()[0])
+    _add_options(parser)
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -41,7 +41,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8800
     issuer: str = ""  # empty: http://host:port
-    catalog_file: Path | None = None  # versions.yaml for /v1/runtime-releases
+    feed_file: Path | None = None  # runtime-feed.json served at /v1/runtime-releases (`astro-runtime feed`)
     user_token_lifetime: dt.timedelta = dt.timedelta(hours=1)
     max_api_token_lifetime: dt.timedelta = dt.timedelta(days=365)
     code_lifetime: dt.timedelta = dt.timedelta(seconds=60)

@@ -125,6 +125,22 @@ def cmd_dev(catalog: Catalog, args: argparse.Namespace) -> int:
     return runner.run(home, runtime_version=release.name, control_plane=control_plane)
 
 
+def cmd_control_plane(catalog: Catalog, args: argparse.Namespace) -> int:
+    """The control plane's own command, with the feed and the seeded release taken from our catalog:
+    unless --feed-file names one, the feed goes to a temporary file that lives as long as the command
+    (the data directory is the control plane's to create, after its own checks)."""
+    import tempfile
+
+    if getattr(args, "runtime_version", None) == "":
+        args.runtime_version = catalog.newest_stable().name
+    if args.feed_file is not None:
+        return args.run(args)
+    with tempfile.TemporaryDirectory(prefix="astro-runtime-feed-") as directory:
+        args.feed_file = Path(directory) / "runtime-feed.json"
+        args.feed_file.write_text(views.feed(catalog).to_json() + "\n")
+        return args.run(args)
+
+
 def _date(value: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
@@ -174,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from astronomer_control_plane.cli import add_commands as add_control_plane_commands
 
-    add_control_plane_commands(commands)
+    add_control_plane_commands(commands).set_defaults(handler=cmd_control_plane)
     from astronomer_runtime.image.cli import add_commands as add_image_commands
 
     add_image_commands(commands)

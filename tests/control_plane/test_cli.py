@@ -42,3 +42,48 @@ def test_the_flag_lets_serve_past_the_check(tmp_path: Path) -> None:
     assert "refusing" not in result.stderr
     assert "WARNING: listening on 192.0.2.1 with a development login" in result.stderr
     assert "192.0.2.1" in result.stderr and "error while attempting to bind" in result.stderr.lower()
+
+
+@pytest.mark.integration
+def test_its_own_entry_point_serves_the_feed_file_it_is_given(tmp_path: Path) -> None:
+    """`astro-control-plane` needs no catalog: the feed comes from --feed-file, checked against the
+    plugin's wire model; without one the route says how to provide it."""
+    import json
+    import shutil
+    import subprocess
+
+    import requests
+
+    from tests.servers import free_port, stop_process_group, wait_until_healthy
+
+    feed = {"runtimeVersionsV3": {"9.9-1": {
+        "metadata": {"airflowVersion": "9.9.0", "channel": "stable", "releaseDate": "2026-11-01",
+                     "endOfMaintenance": "2027-05-31", "endOfBasicSupport": "2027-11-30", "LTS": False,
+                     "yanked": False, "pythonVersions": ["3.11"], "defaultPythonVersion": "3.11"},
+        "migrations": {"airflowDatabase": False},
+    }}}
+    feed_file = tmp_path / "feed.json"
+    feed_file.write_text(json.dumps(feed))
+    command = shutil.which("astro-control-plane") or str(Path(__import__("sys").executable).with_name("astro-control-plane"))
+    for feed_args, expected in (([], 404), (["--feed-file", str(feed_file)], 200)):
+        port = free_port()
+        log = tmp_path / f"cp-{port}.log"
+        with log.open("w") as out:
+            process = subprocess.Popen([command, "--data-dir", str(tmp_path / "data"), "--port", str(port), *feed_args,
+                                        "serve"], stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            wait_until_healthy(f"http://127.0.0.1:{port}/health", process, log)
+            response = requests.get(f"http://127.0.0.1:{port}/v1/runtime-releases", timeout=10)
+            assert response.status_code == expected, response.text
+            if expected == 200:
+                assert response.json() == feed
+            else:
+                assert "--feed-file" in response.json()["error"]["message"]
+        finally:
+            stop_process_group(process, timeout=10)
+
+
+def test_seed_without_a_release_is_refused_by_its_own_entry_point(tmp_path: Path) -> None:
+    from astronomer_control_plane.cli import main
+
+    assert main(["--data-dir", str(tmp_path / "data"), "seed"]) == 2

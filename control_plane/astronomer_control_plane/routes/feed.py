@@ -14,13 +14,20 @@ router = APIRouter(tags=["releases"])
 
 @router.get("/v1/runtime-releases")
 def runtime_releases(cp: ControlPlane = Depends(control_plane)) -> dict[str, Any]:
-    # The build tooling owns the catalog; the reference control plane is development-only, so it
-    # reads versions.yaml through it rather than keeping a copy.
-    from astronomer_runtime.catalog import load_catalog
-    from astronomer_runtime.catalog.views import feed
-    from astronomer_runtime.paths import CATALOG_FILE
+    """The update feed of the file named by --feed-file."""
+    # The build tooling owns the catalog and writes the file (`astro-runtime feed`, or
+    # `astro-runtime control-plane`, which does it for you); the control plane never reads
+    # versions.yaml. The file is validated against the wire model the plugin reads. A sync route:
+    # FastAPI runs it in its thread pool, so the file read never holds the event loop.
+    from pydantic import ValidationError
 
-    catalog_file = cp.settings.catalog_file or CATALOG_FILE
-    if not catalog_file.exists():
-        raise NotFound(f"no catalog at {catalog_file}", field="catalog")
-    return feed(load_catalog(catalog_file)).model_dump(mode="json", by_alias=True)
+    from astronomer_plugins.feed import RuntimeFeed
+
+    feed_file = cp.settings.feed_file
+    if feed_file is None or not feed_file.is_file():
+        raise NotFound(f"no update feed: start the control plane with --feed-file (missing: {feed_file})", field="feed")
+    try:
+        feed = RuntimeFeed.model_validate_json(feed_file.read_bytes())
+    except ValidationError as exc:
+        raise NotFound(f"{feed_file} is not an update feed: {exc.errors()[0]['msg']}", field="feed") from None
+    return feed.model_dump(mode="json", by_alias=True)

@@ -63,6 +63,22 @@ def cmd_build(catalog: Catalog, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_release_files(catalog: Catalog, args: argparse.Namespace) -> int:
+    from astronomer_runtime.image import release_files
+    from astronomer_runtime.image.paths import RELEASE_FILES_DIR
+
+    stale = release_files.stale_files(catalog)
+    if args.check:
+        if stale:
+            print(f"{RELEASE_FILES_DIR}: not current for versions.yaml: {', '.join(stale)}; "
+                  "run `astro-runtime image release-files`", file=sys.stderr)  # fmt: skip
+            return 1
+        return 0
+    release_files.write_files(catalog)
+    print(f"wrote {RELEASE_FILES_DIR} ({len(stale)} changed)")
+    return 0
+
+
 def tool_version() -> str:
     try:
         return importlib.metadata.version("astronomer-runtime-tools")
@@ -77,7 +93,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
-    """Add `image base` and `image build` to the `astro-runtime` parser."""
+    """Add `image base`, `image build` and `image release-files` to the `astro-runtime` parser."""
     image = subparsers.add_parser("image", help="build the Runtime image (docker or buildah) and its Debian base")
     commands = image.add_subparsers(dest="image_command", required=True)
 
@@ -103,3 +119,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     image_build.add_argument("--no-sbom", action="store_true", help="write no SBOM")
     _common(image_build)
     image_build.set_defaults(handler=cmd_build)
+
+    files = commands.add_parser("release-files", help="regenerate runtime/image/release-files from versions.yaml")
+    files.add_argument("--check", action="store_true", help="exit 1 if the committed files are not current")
+    files.set_defaults(handler=cmd_release_files)

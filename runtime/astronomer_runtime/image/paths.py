@@ -8,22 +8,18 @@ DOCKERFILE = REPO_ROOT / "Dockerfile"
 IMAGE_DIR = REPO_ROOT / "runtime" / "image"
 BASE_CONTAINERFILE = IMAGE_DIR / "debian-base.Containerfile"
 DEFAULT_WORKDIR = REPO_ROOT / ".local" / "image"
+RELEASE_FILES_DIR = IMAGE_DIR / "release-files"  # generated from versions.yaml (image/release_files.py)
 
 # What the Dockerfile COPYs, relative to the repository root (the lock is added per build).
 CONTEXT_ENTRIES = (
     "Dockerfile",
-    "versions.yaml",
     "pyproject.toml",
     "README.md",
     "astronomer_plugins",
     "dags",
-    "runtime/astronomer_runtime/__init__.py",
-    "runtime/astronomer_runtime/errors.py",
-    "runtime/astronomer_runtime/paths.py",
-    "runtime/astronomer_runtime/catalog",
     "runtime/image/build-requirements.txt",
     "runtime/image/constraints.py",
-    "runtime/image/catalog_files.py",
+    "runtime/image/release-files",
     "runtime/image/rootfs",
 )
 

@@ -37,11 +37,13 @@ def test_build_args(spec: ImageSpec) -> None:
 def test_context_holds_only_what_the_dockerfile_copies(spec: ImageSpec, tmp_path: Path) -> None:
     context = stage_context(spec, tmp_path)
     top = sorted(path.name for path in context.iterdir())
-    assert top == ["Dockerfile", "README.md", "astronomer_plugins", "dags", "pyproject.toml", "runtime", "versions.yaml"]
+    assert top == ["Dockerfile", "README.md", "astronomer_plugins", "dags", "pyproject.toml", "runtime"]
+    assert sorted(path.name for path in (context / "runtime").iterdir()) == ["image", "locks"]  # no build tooling
     assert sorted(path.name for path in (context / "runtime" / "locks" / "3.3-2").iterdir()) == ["python3.12.txt"]
     assert not list(context.rglob("__pycache__"))
     assert (context / "runtime" / "image" / "rootfs" / "usr" / "local" / "bin" / "astro-entrypoint").is_file()
-    assert not (context / "runtime" / "astronomer_runtime" / "local").exists()
+    assert (context / "runtime" / "image" / "release-files" / "3.3-2" / "runtime-release.json").is_file()
+    assert (context / "runtime" / "image" / "release-files" / "runtime-feed.json").is_file()
 
 
 def test_unsupported_python_is_refused(spec: ImageSpec, tmp_path: Path) -> None:
