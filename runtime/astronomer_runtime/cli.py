@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -126,19 +127,23 @@ def cmd_dev(catalog: Catalog, args: argparse.Namespace) -> int:
 
 
 def cmd_control_plane(catalog: Catalog, args: argparse.Namespace) -> int:
-    """The control plane's own command, with the feed and the seeded release taken from our catalog:
-    unless --feed-file names one, the feed goes to a temporary file that lives as long as the command
-    (the data directory is the control plane's to create, after its own checks)."""
-    import tempfile
+    """The control plane's own command, with the feed and the seeded release taken from our catalog.
+    Unless --feed-file names one, the feed is written content-addressed under .local/feeds/ (the data
+    directory is the control plane's to create, after its own checks; a killed server leaves nothing
+    that grows)."""
+    import hashlib
 
     if getattr(args, "runtime_version", None) == "":
         args.runtime_version = catalog.newest_stable().name
-    if args.feed_file is not None:
-        return args.run(args)
-    with tempfile.TemporaryDirectory(prefix="astro-runtime-feed-") as directory:
-        args.feed_file = Path(directory) / "runtime-feed.json"
-        args.feed_file.write_text(views.feed(catalog).to_json() + "\n")
-        return args.run(args)
+    if args.feed_file is None:
+        document = views.feed(catalog).to_json() + "\n"
+        args.feed_file = paths.LOCAL_DIR / "feeds" / f"{hashlib.sha256(document.encode()).hexdigest()[:16]}.json"
+        if not args.feed_file.is_file():
+            args.feed_file.parent.mkdir(parents=True, exist_ok=True)
+            partial = args.feed_file.with_suffix(f".{os.getpid()}.tmp")
+            partial.write_text(document)
+            partial.replace(args.feed_file)  # atomic: a concurrent reader never sees half a file
+    return args.run(args)
 
 
 def _date(value: str) -> dt.date:
