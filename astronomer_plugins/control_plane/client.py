@@ -51,6 +51,57 @@ class RetryPolicy:
         return random.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
 
 
+@dataclass(frozen=True)
+class ClientProfile:
+    """The timeouts and retry policy of one kind of caller: each caller names its profile instead of
+    inventing numbers, so a caller's patience is read in one place."""
+
+    name: str
+    connect_timeout: float
+    read_timeout: float
+    retry: RetryPolicy
+
+
+# The component agent's registration and heartbeats: one attempt per call, the agent does its own
+# backoff with jitter (capped at the heartbeat interval).
+REGISTRATION = ClientProfile("registration", connect_timeout=3.05, read_timeout=5.0, retry=RetryPolicy(attempts=1))
+# The component agent's metrics push: a failed push keeps its batch for the next one anyway.
+METRICS = ClientProfile(
+    "metrics", connect_timeout=3.05, read_timeout=5.0, retry=RetryPolicy(attempts=2, base_delay=0.5, max_delay=2.0)
+)
+# The api-server's Runtime page sync (profile, components, feed) in its background thread.
+UI_SYNC = ClientProfile("ui-sync", connect_timeout=3.0, read_timeout=5.0, retry=RetryPolicy(attempts=2))
+# The auth manager's background JWKS refresh and revocation polls (auth/context.py still spells the
+# same numbers itself; it can build its clients with `client_for(AUTH, token=None)`).
+AUTH = ClientProfile(
+    "auth", connect_timeout=2.0, read_timeout=5.0, retry=RetryPolicy(attempts=2, base_delay=0.2, max_delay=1.0)
+)
+
+
+def client_for(
+    profile: ClientProfile,
+    *,
+    url: str | None = None,
+    token: str | None | bool = True,
+    connect_timeout: float | None = None,
+    read_timeout: float | None = None,
+) -> ControlPlaneClient:
+    """The one client factory: a client for the configured control plane (or `url`) with `profile`'s
+    timeouts and retries; `token=True` reads the agent token now (so a rotated token file is picked
+    up by the next client), `None` sends none, a string is used as is. Timeouts may be shortened for
+    one call (a bounded deregistration)."""
+    from astronomer_plugins import config
+
+    return ControlPlaneClient(
+        url or config.require(config.CONTROL_PLANE_URL),
+        config.agent_token() if token is True else (token or None),
+        connect_timeout=profile.connect_timeout if connect_timeout is None else connect_timeout,
+        read_timeout=profile.read_timeout if read_timeout is None else read_timeout,
+        ca_bundle=config.get(config.CA_BUNDLE) or None,
+        retry=profile.retry,
+    )
+
+
 class ControlPlaneClient:
     def __init__(
         self,

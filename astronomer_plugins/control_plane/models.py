@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from astronomer_plugins.control_plane.kinds import ComponentKind
+
 # Size limits of the free-form maps (the control plane answers 413 naming the limit). Generous for
 # what the plugin sends: ~100 curated providers, a handful of heartbeat details and metric tags.
 MAX_PROVIDERS = 500
@@ -27,14 +29,6 @@ TagValue = Annotated[str, StringConstraints(max_length=512)]
 
 class WireModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class ComponentKind(str, Enum):
-    SCHEDULER = "scheduler"
-    DAG_PROCESSOR = "dag-processor"
-    TRIGGERER = "triggerer"
-    API_SERVER = "api-server"
-    WORKER = "worker"
 
 
 class ComponentRegistration(WireModel):

@@ -17,7 +17,7 @@ MODULES = (
     "http.client", "email.parser", "ssl", "gzip", "json", "uuid", "random",
     # our own modules used on the threads' paths
     "astronomer_plugins.config", "astronomer_plugins.errors", "astronomer_plugins.control_plane.client",
-    "astronomer_plugins.control_plane.models",
+    "astronomer_plugins.control_plane.models", "astronomer_plugins.registration.identity", "fcntl",
 )  # fmt: skip
 
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from pluggy import HookimplMarker
 
 from astronomer_plugins.metrics import tags as tagging
+from astronomer_plugins.registration import identity
 from astronomer_plugins.metrics.aggregator import Aggregator
 
 if TYPE_CHECKING:
@@ -30,7 +31,6 @@ TASK_DURATION = "astronomer.task.duration"
 DAG_RUN_OUTCOME = "astronomer.dag_run.outcome"
 DAG_RUN_DURATION = "astronomer.dag_run.duration"
 MAX_PENDING_RUNS = 10_000
-LONG_LIVED_JOBS = {"SchedulerJob": "scheduler", "DagProcessorJob": "dag-processor", "TriggererJob": "triggerer"}
 
 
 class _ProcessState:
@@ -65,20 +65,9 @@ os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 def _component_of(component: Any) -> str | None:
-    """worker for a task runner; the long-lived kind for a Job, None for anything else.
-
-    Airflow calls on_starting from Job.__init__, before the runner sets job_type, so a Job without
-    one is named by the command line (`airflow scheduler` ...)."""
-    name = type(component).__name__
-    if name == "TaskRunnerMarker":
-        return "worker"
-    if name != "Job":
-        return None
-    kind = LONG_LIVED_JOBS.get(str(vars(component).get("job_type") or ""))
-    if kind is None:
-        guessed = tagging.current_component()
-        kind = guessed if guessed in LONG_LIVED_JOBS.values() else None
-    return kind
+    """worker for a task runner; the long-lived kind for a Job, None for anything else
+    (the one classification, `identity.kind_of`)."""
+    return identity.kind_of(component)
 
 
 def _listener_enabled() -> bool:
@@ -109,10 +98,10 @@ def _starting(component: Any) -> None:
     state.component = kind
     if not _listener_enabled():
         return
-    if kind == "worker":
+    if kind == identity.WORKER:
         state.count_tasks = True
         return
-    state.count_dag_runs = kind == "scheduler"
+    state.count_dag_runs = kind == identity.SCHEDULER
     from astronomer_plugins.metrics.pusher import MetricsPusher
 
     with state.lock:
@@ -124,7 +113,7 @@ def _starting(component: Any) -> None:
 def before_stopping(component: Any) -> None:
     """Task runner: hand its counts to statsd. Long-lived: stop the pusher after a last flush."""
     try:
-        if _component_of(component) == "worker" and state.count_tasks:
+        if _component_of(component) == identity.WORKER and state.count_tasks:
             from astronomer_plugins.metrics.pusher import emit_to_statsd
 
             emit_to_statsd(state.aggregator.drain(_now().timestamp()))

@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-import socket
 import threading
 import time
 import uuid
@@ -102,8 +101,11 @@ class MetricsPusher:
         self.state = state
         self.interval = interval
         self.push_enabled = push
-        self.instance_id = f"{component}-{socket.gethostname()[:60]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"[:128]
-        self.buffer = PushBuffer(capacity=buffer_size, instance_id=self.instance_id)
+        # The registered instance id (identity.process_claim), known once the first push needs it.
+        self.instance_id: str | None = None
+        # Batch ids must differ between two runs of one instance (a restart keeps its instance id
+        # and restarts its sequence numbers), so they start with a per-process run id.
+        self.buffer = PushBuffer(capacity=buffer_size, instance_id=f"{component}-{os.getpid()}-{uuid.uuid4().hex[:12]}")
         self.pushes = 0
         self.last_push_at: float | None = None  # epoch seconds of the last accepted batch
         self._stopping = threading.Event()
@@ -191,6 +193,7 @@ class MetricsPusher:
             return
         try:
             client = self._control_plane()
+            assert self.instance_id is not None
             client.push_metrics(self._deployment_id, to_batch(batch, self.component, self.instance_id))
         except AstronomerConfigError as exc:
             log.error("astronomer metrics: push turned off in this %s: %s", self.component, exc)
@@ -215,10 +218,11 @@ class MetricsPusher:
     def _control_plane(self) -> ControlPlaneClient:
         if self._client is None:
             from astronomer_plugins import config
-            from astronomer_plugins.control_plane.client import ControlPlaneClient, RetryPolicy
+            from astronomer_plugins.control_plane.client import METRICS, client_for
+            from astronomer_plugins.registration import identity
 
-            self._deployment_id = config.require(config.DEPLOYMENT_ID)
-            self._client = ControlPlaneClient.from_config(
-                read_timeout=5.0, retry=RetryPolicy(attempts=2, base_delay=0.5, max_delay=2.0)
-            )
+            self._deployment_id = config.require(config.DEPLOYMENT_ID).strip()
+            # The instance the registration names (or will): the control plane joins batch and component.
+            self.instance_id = identity.process_claim(self._deployment_id, self.component).instance_id
+            self._client = client_for(METRICS)
         return self._client

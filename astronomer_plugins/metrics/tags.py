@@ -18,13 +18,6 @@ _UNSAFE_VALUE = re.compile(r"[^A-Za-z0-9_.\-/]")
 # Which Airflow component this process is; the listener's on_starting sets it precisely
 # (task runners are forked from the scheduler under LocalExecutor, so argv alone would lie).
 _component: str | None = None
-_COMMAND_COMPONENTS = {
-    "scheduler": "scheduler",
-    "dag-processor": "dag-processor",
-    "triggerer": "triggerer",
-    "api-server": "api-server",
-    "worker": "worker",
-}
 
 
 @functools.lru_cache(maxsize=4096)
@@ -59,10 +52,13 @@ def set_component(component: str) -> None:
 def current_component() -> str:
     if _component is not None:
         return _component
+    from astronomer_plugins.registration import identity
+
     args = [arg for arg in sys.argv[1:] if not arg.startswith("-")]
-    for arg in args[:2]:
-        if arg in _COMMAND_COMPONENTS:
-            return _COMMAND_COMPONENTS[arg]
+    for arg in args[:2]:  # `airflow scheduler`, also `airflow celery worker`
+        kind = identity.KIND_BY_COMMAND.get(arg) or (arg if arg == identity.WORKER else None)
+        if kind:
+            return kind
     return "unknown"
 
 

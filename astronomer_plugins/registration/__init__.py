@@ -6,7 +6,8 @@ register. One daemon thread per process (`agent.py`) registers, heartbeats and d
 blocks, slows or crashes its component.
 
     settings   what [astronomer] says (enabled? where? how often?), read when a component starts
-    identity   which component this is, its stable instance id; task-runner detection
+    identity   which component this is (one classification, also used by metrics) and the process's
+               one instance id (also named by its metric batches)
     payload    what is sent: the registration and each heartbeat's status
     agent      the background thread: backoff with jitter, fault handling, bounded deregistration
     lifecycle  the one agent of a process: start once, stop within 2 s, fork-safe

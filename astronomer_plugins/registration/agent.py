@@ -44,8 +44,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEREGISTER_BUDGET = 2.0  # seconds a clean stop may spend on the DELETE, whatever the control plane does
-CONNECT_TIMEOUT = 3.05
-READ_TIMEOUT = 5.0
 BACKOFF_BASE = 1.0
 INTERVAL_JITTER = 0.1  # each wait is the interval +/- 10 %, so a fleet restarted together spreads out
 SLOW_RETRY_INTERVALS = 10  # after 401/403 or a configuration error: retry every 10 intervals ...
@@ -56,15 +54,13 @@ ClientFactory = Callable[[float, float], "ControlPlaneClient"]
 
 
 def default_client_factory(url: str) -> ClientFactory:
-    """Clients for `url` with the agent token read now; one attempt per call (the agent retries)."""
+    """Clients for `url` with the agent token read now, in the REGISTRATION profile (one attempt
+    per call: the agent retries with its own backoff)."""
 
     def make(connect_timeout: float, read_timeout: float) -> ControlPlaneClient:
-        from astronomer_plugins.control_plane.client import ControlPlaneClient, RetryPolicy
+        from astronomer_plugins.control_plane.client import REGISTRATION, client_for
 
-        return ControlPlaneClient(
-            url, config.agent_token(), connect_timeout=connect_timeout, read_timeout=read_timeout,
-            ca_bundle=config.get(config.CA_BUNDLE) or None, retry=RetryPolicy(attempts=1),
-        )  # fmt: skip
+        return client_for(REGISTRATION, url=url, connect_timeout=connect_timeout, read_timeout=read_timeout)
 
     return make
 
@@ -88,7 +84,7 @@ class RegistrationAgent:
         self._fallback_kind = fallback_kind or (lambda: None)
         self._status_probe = status_probe
         self._client_factory = client_factory or default_client_factory(settings.control_plane_url)
-        self._claim_function = claim or identity.claim_instance_id
+        self._claim_function = claim or identity.process_claim
         self._started_at = started_at
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -239,7 +235,9 @@ class RegistrationAgent:
 
     def _ensure_client(self) -> ControlPlaneClient:
         if self._client is None:
-            self._client = self._client_factory(CONNECT_TIMEOUT, READ_TIMEOUT)
+            from astronomer_plugins.control_plane.client import REGISTRATION
+
+            self._client = self._client_factory(REGISTRATION.connect_timeout, REGISTRATION.read_timeout)
         return self._client
 
     def _close_client(self) -> None:

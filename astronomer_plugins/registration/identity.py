@@ -25,19 +25,23 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from astronomer_plugins.control_plane.kinds import ComponentKind
+
 log = logging.getLogger(__name__)
 
-SCHEDULER, DAG_PROCESSOR, TRIGGERER, API_SERVER = "scheduler", "dag-processor", "triggerer", "api-server"
+# The kinds are the wire enum's values (plain strings, so ids and logs read "scheduler").
+SCHEDULER = ComponentKind.SCHEDULER.value
+DAG_PROCESSOR = ComponentKind.DAG_PROCESSOR.value
+TRIGGERER = ComponentKind.TRIGGERER.value
+API_SERVER = ComponentKind.API_SERVER.value
+WORKER = ComponentKind.WORKER.value
 # Job.job_type is set by the job runner right after the Job (and its on_starting call) is created.
 KIND_BY_JOB_TYPE = {"SchedulerJob": SCHEDULER, "DagProcessorJob": DAG_PROCESSOR, "TriggererJob": TRIGGERER}
+LONG_LIVED_JOB_KINDS = frozenset(KIND_BY_JOB_TYPE.values())
 # `airflow <command>`: what the command line says when the Job does not (yet) tell.
-KIND_BY_COMMAND = {
-    "scheduler": SCHEDULER,
-    "dag-processor": DAG_PROCESSOR,
-    "triggerer": TRIGGERER,
-    "api-server": API_SERVER,
-}
+KIND_BY_COMMAND = {kind: kind for kind in (SCHEDULER, DAG_PROCESSOR, TRIGGERER, API_SERVER)}
 TASK_RUNNER_MARKER = "TaskRunnerMarker"  # airflow.sdk.execution_time.task_runner.TaskRunnerMarker
+JOB_CLASS_NAME = "Job"  # airflow.jobs.job.Job
 MAX_SLOTS = 64
 _HOST_UNSAFE = re.compile(r"[^A-Za-z0-9.-]+")
 _MAX_HOST_PART = 100  # instance ids are at most 128 characters (the control plane's pattern)
@@ -68,6 +72,23 @@ def kind_from_argv(argv: Sequence[str]) -> str | None:
     return None
 
 
+def job_kind_from_argv(argv: Sequence[str]) -> str | None:
+    """The long-lived kind a Job of this command line is (a Job inside an api-server is not one)."""
+    kind = kind_from_argv(argv)
+    return kind if kind in LONG_LIVED_JOB_KINDS else None
+
+
+def kind_of(component: object) -> str | None:
+    """The one classification of what Airflow's on_starting/before_stopping hooks were given, now:
+    `worker` for a task runner, the long-lived kind of a Job (its job_type, else the command line,
+    since on_starting runs before the job runner sets job_type), None for anything else."""
+    if is_task_runner(component):
+        return WORKER
+    if type(component).__name__ != JOB_CLASS_NAME:
+        return None
+    return kind_of_job(component) or job_kind_from_argv(sys.argv)
+
+
 def hostname() -> str:
     return socket.gethostname() or "localhost"
 
@@ -86,8 +107,10 @@ class InstanceClaim:
     slot: int
     fd: int | None = None
     key: str = ""
+    released: bool = False
 
     def release(self) -> None:
+        self.released = True
         with _claims_lock:
             _claimed_here.discard(self.key)
         if self.fd is not None:
@@ -98,6 +121,34 @@ class InstanceClaim:
 # POSIX locks do not conflict within one process, so this process's own claims are tracked too.
 _claims_lock = threading.Lock()
 _claimed_here: set[str] = set()
+# The process's component identity: claimed once, by whichever of registration and the metrics push
+# needs it first, and shared, so a metric batch names the instance that registered.
+_process_lock = threading.Lock()
+_process_claim: InstanceClaim | None = None
+_process_scope: tuple[str, str] | None = None
+
+
+def _reset_in_child() -> None:
+    """A forked child (LocalExecutor worker, task runner) is not its parent's component: locks are
+    not inherited, neither is the identity."""
+    global _claims_lock, _claimed_here, _process_lock, _process_claim, _process_scope
+    _claims_lock, _claimed_here = threading.Lock(), set()
+    _process_lock, _process_claim, _process_scope = threading.Lock(), None, None
+
+
+os.register_at_fork(after_in_child=_reset_in_child)
+
+
+def process_claim(deployment_id: str, kind: str) -> InstanceClaim:
+    """This process's one instance id for (deployment, kind), claimed on first use and shared by
+    every user in the process; claimed again only after it was released."""
+    global _process_claim, _process_scope
+    with _process_lock:
+        claim = _process_claim
+        if claim is None or claim.released or _process_scope != (deployment_id, kind):
+            claim = claim_instance_id(deployment_id, kind)
+            _process_claim, _process_scope = claim, (deployment_id, kind)
+        return claim
 
 
 def lock_directory() -> str:

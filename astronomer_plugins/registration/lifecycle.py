@@ -78,13 +78,9 @@ def start_for_job(job: object) -> RegistrationAgent | None:
     thread waits briefly for it and falls back to the `airflow <command>` of the command line.
     """
 
-    def kind_from_command() -> str | None:
-        kind = identity.kind_from_argv(sys.argv)
-        return None if kind == identity.API_SERVER else kind  # a Job inside an api-server is not it
-
     return _start(
         job, lambda: identity.kind_of_job(job), lambda kind: payload.job_status_probe(job, kind),
-        fallback_kind=kind_from_command,
+        fallback_kind=lambda: identity.job_kind_from_argv(sys.argv),
     )  # fmt: skip
 
 

@@ -3,8 +3,9 @@
 `on_starting` and `before_stopping` fire in Job.__init__ / Job.complete_execution (airflow.jobs.job)
 of every Job-based component, and also in every task runner (airflow.sdk.execution_time.task_runner,
 with a `TaskRunnerMarker`). Task runners return on the first line: this module is imported in every
-Airflow process, so it imports only pluggy (already loaded by Airflow's listener manager) and
-loads the registration machinery only in a component that registers.
+Airflow process, so it imports only pluggy (already loaded by Airflow's listener manager) and the
+stdlib-only `identity` (the one classification of components), and loads the registration machinery
+only in a component that registers.
 """
 
 from __future__ import annotations
@@ -13,20 +14,20 @@ import logging
 
 from pluggy import HookimplMarker
 
+from astronomer_plugins.registration import identity
+
 # Airflow's own marker is HookimplMarker("airflow") in both airflow-core and the task SDK.
 hookimpl = HookimplMarker("airflow")
 log = logging.getLogger(__name__)
-
-TASK_RUNNER_MARKER = "TaskRunnerMarker"
 
 
 @hookimpl
 def on_starting(component: object) -> None:
     """Start registration in a long-lived Job-based component; never raise into Airflow."""
-    if type(component).__name__ == TASK_RUNNER_MARKER:
+    if identity.is_task_runner(component):
         return  # a task process: tasks never talk to the control plane
     try:
-        from astronomer_plugins.registration import identity, lifecycle
+        from astronomer_plugins.registration import lifecycle
 
         job = identity.as_job(component)
         if job is None:
@@ -40,7 +41,7 @@ def on_starting(component: object) -> None:
 @hookimpl
 def before_stopping(component: object) -> None:
     """Deregister on a clean stop, within 2 seconds."""
-    if type(component).__name__ == TASK_RUNNER_MARKER:
+    if identity.is_task_runner(component):
         return
     try:
         from astronomer_plugins.registration import lifecycle

@@ -11,11 +11,12 @@ import logging
 import os
 import platform
 import re
-import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from astronomer_plugins import config
+from astronomer_plugins.metrics import listener as metrics_listener
+from astronomer_plugins.registration import identity
 
 if TYPE_CHECKING:
     from astronomer_plugins.control_plane.models import ComponentRegistration, Heartbeat
@@ -115,7 +116,7 @@ def job_status_probe(job: object, kind: str) -> StatusProbe:
         pushed_at = _metrics_last_push_at()
         if pushed_at is not None:
             details["metrics_last_push_at"] = pushed_at
-        if kind == "scheduler":
+        if kind == identity.SCHEDULER:
             try:
                 details.update(_scheduler_details(job))
             except Exception as exc:  # noqa: BLE001
@@ -127,9 +128,8 @@ def job_status_probe(job: object, kind: str) -> StatusProbe:
 
 def _metrics_last_push_at() -> str | None:
     """The metrics pusher's last accepted push in this process (ISO 8601), for the Runtime page.
-    Read from sys.modules: this runs on the agent's thread, which must never import."""
-    listener = sys.modules.get("astronomer_plugins.metrics.listener")
-    pushed = listener.last_push_at() if listener is not None else None
+    `metrics_listener` is imported with this module, before the agent's thread starts."""
+    pushed = metrics_listener.last_push_at()
     return dt.datetime.fromtimestamp(pushed, dt.UTC).isoformat() if pushed is not None else None
 
 

@@ -96,9 +96,9 @@ class RuntimeInfoSync:
     def _client(self) -> tuple[ControlPlaneClient, str] | None:
         if not config.get(config.CONTROL_PLANE_URL):
             return None
-        from astronomer_plugins.control_plane.client import ControlPlaneClient, RetryPolicy
+        from astronomer_plugins.control_plane.client import UI_SYNC, client_for
 
-        client = ControlPlaneClient.from_config(connect_timeout=3.0, read_timeout=5.0, retry=RetryPolicy(attempts=2))
+        client = client_for(UI_SYNC)
         return client, config.require(config.DEPLOYMENT_ID)
 
     def refresh(self, now: float | None = None) -> None:

@@ -177,3 +177,22 @@ def test_from_config_reads_url_token_file_and_names_missing_settings(tmp_path: P
     monkeypatch.setenv("AIRFLOW__ASTRONOMER__AGENT_TOKEN_FILE", str(token_file))
     client = ControlPlaneClient.from_config()
     assert client.base_url == "http://127.0.0.1:1" and client._token == TOKEN
+
+
+def test_client_for_uses_the_named_profile(tmp_path: Path, monkeypatch) -> None:
+    from astronomer_plugins.control_plane import client as clients
+
+    token_file = tmp_path / "agent-token"
+    token_file.write_text(TOKEN)
+    monkeypatch.setenv("AIRFLOW__ASTRONOMER__CONTROL_PLANE_URL", "http://127.0.0.1:1/")
+    monkeypatch.setenv("AIRFLOW__ASTRONOMER__AGENT_TOKEN_FILE", str(token_file))
+    for profile in (clients.REGISTRATION, clients.METRICS, clients.UI_SYNC, clients.AUTH):
+        made = clients.client_for(profile)
+        assert (made.base_url, made._token, made._retry) == ("http://127.0.0.1:1", TOKEN, profile.retry)
+        assert made._timeout == (profile.connect_timeout, profile.read_timeout)
+    assert clients.REGISTRATION.retry.attempts == 1  # the agent does its own backoff
+    bounded = clients.client_for(clients.REGISTRATION, url="http://cp.test", connect_timeout=0.5, read_timeout=1.5)
+    assert (bounded.base_url, bounded._timeout) == ("http://cp.test", (0.5, 1.5))
+    assert clients.client_for(clients.AUTH, token=None)._token is None  # JWKS needs no agent token
+    token_file.write_text("rotated")
+    assert clients.client_for(clients.METRICS)._token == "rotated"  # read when the client is made

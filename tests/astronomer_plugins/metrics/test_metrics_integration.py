@@ -153,6 +153,15 @@ def test_tagged_statsd_and_push_then_an_outage(airflow: dict, statsd: StatsdDaem
     page = requests.get(f"{control_plane.url}/deployments/{tree.deployment_id}/status", timeout=10).text
     assert "id='tasks-success'>2<" in page and "id='tasks-failed'>0<" in page and DAG_ID in page
 
+    # Every batch names the instance its component registered as (one identity per component).
+    with sqlite3.connect(control_plane.data_dir / "control-plane.db") as db:
+        registered = dict(db.execute(
+            "SELECT instance_id, json_extract(registration, '$.component') FROM component_instances WHERE deployment_id = ?",
+            (tree.deployment_id,),
+        ).fetchall())  # fmt: skip
+    pushed = {(b["instance_id"], b["component"]) for b in _batches(control_plane, tree.deployment_id)}
+    assert ("scheduler" in {kind for _, kind in pushed}) and pushed <= set(registered.items()), (pushed, registered)
+
     # Outage: several push intervals without a control plane while two runs finish.
     control_plane.stop()
     assert _run_dag(airflow) == "success"

@@ -136,3 +136,48 @@ def test_the_hooks_every_process_imports_load_nothing_heavy() -> None:
         [sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=60, check=True
     )
     assert json.loads(result.stdout) == []
+
+
+class TaskRunnerMarker:  # the name of the task SDK's marker
+    pass
+
+
+class Job:  # the name Airflow's Job class has; on_starting runs before the runner sets job_type
+    def __init__(self, job_type: str | None = None) -> None:
+        self.job_type = job_type
+
+
+@pytest.mark.parametrize(
+    ("component", "argv", "expected"),
+    [
+        (TaskRunnerMarker(), ["airflow", "scheduler"], "worker"),  # forked from the scheduler: still a task
+        (Job("DagProcessorJob"), ["airflow", "scheduler"], "dag-processor"),
+        (Job(None), ["airflow", "triggerer"], "triggerer"),
+        (Job(None), ["airflow", "api-server"], None),
+        (object(), ["airflow", "scheduler"], None),
+    ],
+)
+def test_kind_of_is_the_one_classification(
+    monkeypatch: pytest.MonkeyPatch, component: object, argv: list[str], expected: str | None
+) -> None:
+    from astronomer_plugins.control_plane.models import ComponentKind
+
+    monkeypatch.setattr("sys.argv", argv)
+    assert identity.kind_of(component) == expected
+    if expected is not None:
+        assert ComponentKind(expected).value == expected  # kinds are the wire enum's values
+
+
+def test_the_process_claim_is_shared_until_released(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(identity, "lock_directory", lambda: str(tmp_path))
+    monkeypatch.setattr(identity, "hostname", lambda: "vm")
+    monkeypatch.setattr(identity, "_process_claim", None)
+    first = identity.process_claim("dep_1", "scheduler")
+    try:
+        assert identity.process_claim("dep_1", "scheduler") is first  # registration and metrics push
+        assert first.instance_id == "scheduler-vm-0"
+        first.release()
+        again = identity.process_claim("dep_1", "scheduler")
+        assert again is not first and again.instance_id == "scheduler-vm-0"
+    finally:
+        identity.process_claim("dep_1", "scheduler").release()
