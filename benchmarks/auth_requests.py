@@ -36,6 +36,7 @@ def drive(url: str, token: str, seconds: float) -> float:
     """Requests per second from CONNECTIONS keep-alive connections for `seconds`."""
     host = urlsplit(url)
     counts = [0] * CONNECTIONS
+    failures: list[str] = []
     deadline = time.perf_counter() + seconds
 
     def worker(index: int) -> None:
@@ -44,9 +45,10 @@ def drive(url: str, token: str, seconds: float) -> float:
         while time.perf_counter() < deadline:
             connection.request("GET", PATH, headers=headers)
             response = connection.getresponse()
-            response.read()
-            if response.status != 200:
-                raise SystemExit(f"{url}{PATH} answered {response.status}")
+            body = response.read()
+            if response.status != 200:  # a benchmark of refusals would measure nothing: say why, stop
+                failures.append(f"{url}{PATH} answered {response.status}: {body[:300]!r}")
+                break
             counts[index] += 1
         connection.close()
 
@@ -56,6 +58,8 @@ def drive(url: str, token: str, seconds: float) -> float:
         thread.start()
     for thread in threads:
         thread.join()
+    if failures:
+        raise RuntimeError(failures[0])
     return sum(counts) / (time.perf_counter() - started)
 
 
