@@ -1,40 +1,25 @@
-"""A FastAPI dependency for our plugin routes: Airflow does not authenticate plugin apps, so each
-route declares the permission it needs and gets the authenticated user."""
+"""A FastAPI dependency for our plugin routes: Airflow does not authorize plugin apps, so each route
+declares the permission it needs and gets the user Airflow's own `get_user` authenticated."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from fastapi import HTTPException, Request, status
+from fastapi import Depends, HTTPException, status
 
-from airflow.api_fastapi.auth.managers.base_auth_manager import COOKIE_NAME_JWT_TOKEN, BaseUser
-
-
-def _token(request: Request) -> str | None:
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and value.strip():
-        return value.strip()
-    return request.cookies.get(COOKIE_NAME_JWT_TOKEN)
+from airflow.api_fastapi.auth.managers.base_auth_manager import BaseUser
 
 
-def requires_permission(method: str, resource_name: str) -> Callable[[Request], Awaitable[BaseUser]]:
-    """`Depends(requires_permission("GET", "Runtime"))`: 401 without a valid token, 403 without the
-    permission (our auth manager maps custom views: GET for members, writes for owners)."""
+def requires_permission(method: str, resource_name: str) -> Callable[..., Awaitable[BaseUser]]:
+    """`Depends(requires_permission("GET", "Runtime"))`: 401 without a valid token (Airflow's
+    `get_user`: Bearer header, else the session cookie), 403 without the permission (our auth manager
+    maps custom views: GET for members, writes for owners)."""
+    from airflow.api_fastapi.core_api.security import get_user
 
-    async def dependency(request: Request) -> BaseUser:
+    async def dependency(user: BaseUser = Depends(get_user)) -> BaseUser:
         from airflow.api_fastapi.app import get_auth_manager
 
-        token = _token(request)
-        if not token:
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Not authenticated", headers={"WWW-Authenticate": "Bearer"})
-        manager = get_auth_manager()
-        try:
-            user = await manager.get_user_from_token(token)
-        except HTTPException:
-            raise
-        except Exception:  # noqa: BLE001 - any other auth manager's refusal is a 401 here
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Not authenticated", headers={"WWW-Authenticate": "Bearer"}) from None
-        if not manager.is_authorized_custom_view(method=method, resource_name=resource_name, user=user):
+        if not get_auth_manager().is_authorized_custom_view(method=method, resource_name=resource_name, user=user):
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"{method} on {resource_name} is not allowed for this user")
         return user
 

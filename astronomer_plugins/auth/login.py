@@ -9,27 +9,30 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import secrets
 import time
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlencode, urlsplit
 
 from airflow.api_fastapi.app import AUTH_MANAGER_FASTAPI_APP_PREFIX, get_cookie_path
 from airflow.api_fastapi.auth.managers.base_auth_manager import COOKIE_NAME_JWT_TOKEN
 from airflow.configuration import conf
 
-from astronomer_plugins import config
+from astronomer_plugins.auth.permissions import Level
 from astronomer_plugins.errors import ControlPlaneError, ControlPlaneUnavailable, TokenRejected, VerificationUnavailable
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
     from urllib.parse import SplitResult
 
     from anyio import CapacityLimiter
 
-    from astronomer_plugins.auth.manager import AstronomerAuthManager
     from astronomer_plugins.auth.user import AstroUser
+
+log = logging.getLogger(__name__)
 
 LOGIN_COOKIE = "_astro_login"
 LOGIN_STATE_SECONDS = 600
@@ -42,6 +45,21 @@ ENCODED_SEPARATORS = ("%2e", "%2f", "%5c")
 # synchronous endpoints share; a login waiting for a slot still ends at its deadline.
 EXCHANGE_THREADS = 8
 _exchanges_in_flight = 0  # logins of this worker between admission and their answer (at most EXCHANGE_THREADS)
+
+
+@dataclass(frozen=True)
+class LoginService:
+    """Exactly what login needs from the auth manager (which builds it): no manager, no context."""
+
+    deployment_id: str  # also the OAuth client id
+    control_plane_url: str
+    login_timeout: float  # seconds for one code exchange and its token check
+    verify: Callable[[str], AstroUser]  # a control-plane token's user, or TokenRejected
+    exchange_code: Callable[..., str]  # the control plane's /oauth/token (ControlPlaneError)
+    mint: Callable[[AstroUser, int], str]  # an Airflow session token lasting that many seconds
+    sign_state: Callable[[dict[str, Any], int], str]  # the signed login cookie, valid that many seconds
+    read_state: Callable[[str], Awaitable[dict[str, Any]]]  # its claims, or any exception
+    report_unavailable: Callable[[VerificationUnavailable], None]
 
 
 class LoginError(Exception):
@@ -123,76 +141,73 @@ def redirect_uri() -> str:
     return f"{base_url()}/auth/callback"
 
 
-def start_login(manager: AstronomerAuthManager, next_url: str | None) -> Redirect:
+def start_login(service: LoginService, next_url: str | None) -> Redirect:
     """Redirect to the control plane's /authorize; state and verifier ride in a signed cookie."""
-    context = manager.context
     state, verifier = secrets.token_urlsafe(24), secrets.token_urlsafe(48)
-    signed = manager._get_token_signer(expiration_time_in_seconds=LOGIN_STATE_SECONDS).generate(
-        {"purpose": LOGIN_PURPOSE, "state": state, "verifier": verifier, "next": safe_next(next_url)}
+    signed = service.sign_state(
+        {"purpose": LOGIN_PURPOSE, "state": state, "verifier": verifier, "next": safe_next(next_url)},
+        LOGIN_STATE_SECONDS,
     )
     query = urlencode({
-        "response_type": "code", "client_id": context.verifier.settings.deployment_id,
+        "response_type": "code", "client_id": service.deployment_id,
         "redirect_uri": redirect_uri(), "state": state, "code_challenge": _s256(verifier),
         "code_challenge_method": "S256",
     })  # fmt: skip
     return Redirect(
-        f"{context.client.base_url}/authorize?{query}",
+        f"{service.control_plane_url}/authorize?{query}",
         {LOGIN_COOKIE: Cookie(signed, LOGIN_STATE_SECONDS, login_cookie_path())},
     )
 
 
-async def finish_login(manager: AstronomerAuthManager, *, code: str, state: str, login_cookie: str | None) -> Redirect:
+async def finish_login(service: LoginService, *, code: str, state: str, login_cookie: str | None) -> Redirect:
     """Check state, exchange the code, verify the token, and open an Airflow session."""
     if not login_cookie:
         raise LoginError("the login has expired or was started elsewhere; start again", 400)
     try:
-        pending = await manager._get_token_validator().avalidated_claims(login_cookie)
+        pending = await service.read_state(login_cookie)
     except Exception:  # noqa: BLE001 - any failure to validate means: not our cookie
         raise LoginError("the login has expired or was tampered with; start again", 400) from None
     if pending.get("purpose") != LOGIN_PURPOSE or not hmac.compare_digest(str(pending.get("state", "")), state):
         raise LoginError("the login state does not match; start again", 400)
-    token, user = await _redeem(manager, code=code, verifier=str(pending["verifier"]))
-    if not can_use_deployment(user):
+    token, user = await _redeem(service, code=code, verifier=str(pending["verifier"]))
+    if not user.reaches_some_dag(Level.MEMBER):
         raise LoginError(f"{user.get_name()} has no role in this deployment; ask a workspace owner for one", 403)
-    session = manager.generate_jwt(user, expiration_time_in_seconds=session_seconds(token_expiry(token)))
+    session = service.mint(user, session_seconds(token_expiry(token)))
     return Redirect(
         safe_next(str(pending.get("next"))),
         {COOKIE_NAME_JWT_TOKEN: Cookie(session, None, get_cookie_path()), LOGIN_COOKIE: Cookie("", 0, login_cookie_path())},
     )
 
 
-async def _redeem(manager: AstronomerAuthManager, *, code: str, verifier: str) -> tuple[str, AstroUser]:
+async def _redeem(service: LoginService, *, code: str, verifier: str) -> tuple[str, AstroUser]:
     """The code exchange and the token check, in a worker thread with a deadline: a control plane that
     accepts the connection and never answers costs this one login `auth_login_timeout_seconds`, and
     the api-server's event loop (every other request) nothing."""
     from anyio import fail_after, to_thread
 
-    context = manager.context
-
     def exchange() -> tuple[str, AstroUser]:
-        token = context.login_client.exchange_code(
-            code=code, redirect_uri=redirect_uri(), client_id=context.verifier.settings.deployment_id,
-            code_verifier=verifier,
-        )  # fmt: skip
-        return token, manager.user_from_control_plane_token(token)
+        token = service.exchange_code(
+            code=code, redirect_uri=redirect_uri(), client_id=service.deployment_id, code_verifier=verifier
+        )
+        return token, service.verify(token)
 
-    timeout = config.get_int(config.AUTH_LOGIN_TIMEOUT_SECONDS)
+    timeout = service.login_timeout
     global _exchanges_in_flight
     if _exchanges_in_flight >= EXCHANGE_THREADS:  # every slot waits for the control plane: queue no more
-        manager.log.warning("Login through the control plane refused: %d code exchanges already wait for it", EXCHANGE_THREADS)
+        log.warning("Login through the control plane refused: %d code exchanges already wait for it", EXCHANGE_THREADS)
         raise LoginError("too many logins wait for the control plane right now; try again in a moment", 503)
     _exchanges_in_flight += 1  # checked and counted with no await in between: exact on the event loop
     try:
         with fail_after(timeout):
             return await to_thread.run_sync(exchange, abandon_on_cancel=True, limiter=_exchange_limiter())
     except TimeoutError:
-        manager.log.warning("Login through the control plane failed: no answer to the code exchange within %ss", timeout)
+        log.warning("Login through the control plane failed: no answer to the code exchange within %ss", timeout)
         raise LoginError("the control plane did not answer in time; try again in a moment", 504) from None
     except (ControlPlaneUnavailable, VerificationUnavailable) as exc:
-        manager.log.warning("Login through the control plane failed: %s", exc)
+        log.warning("Login through the control plane failed: %s", exc)
         raise LoginError("the control plane cannot be reached right now; try again in a moment", 502) from None
     except (ControlPlaneError, TokenRejected) as exc:
-        manager.log.warning("Login through the control plane failed: %s", exc)
+        log.warning("Login through the control plane failed: %s", exc)
         raise LoginError("the control plane did not confirm the login; start again", 401) from None
     finally:
         _exchanges_in_flight -= 1
@@ -204,12 +219,6 @@ def _exchange_limiter() -> CapacityLimiter:
     from anyio import CapacityLimiter
 
     return CapacityLimiter(EXCHANGE_THREADS)
-
-
-def can_use_deployment(user: AstroUser) -> bool:
-    from astronomer_plugins.auth.permissions import Level
-
-    return user.level > Level.NONE or any(rule.level > Level.NONE for rule in user.dag_grants)
 
 
 def token_expiry(token: str) -> int:
@@ -229,20 +238,20 @@ def session_seconds(control_plane_exp: int, now: float | None = None) -> int:
     return min(configured, left)
 
 
-def exchange_token(manager: AstronomerAuthManager, control_plane_token: str) -> str:
+def exchange_token(service: LoginService, control_plane_token: str) -> str:
     """POST /auth/token: a control-plane token in, an Airflow token out (same identity, no longer-lived)."""
     try:
-        user = manager.user_from_control_plane_token(control_plane_token)
+        user = service.verify(control_plane_token)
     except VerificationUnavailable as exc:  # our side cannot check it now: 503 with the reason, not 401
-        manager.context.report_unavailable(exc)
+        service.report_unavailable(exc)
         raise LoginError(f"control-plane tokens cannot be checked right now: {exc}; try again later", 503) from None
     except TokenRejected as exc:
-        manager.log.info("Refused a token exchange: %s", exc)
+        log.info("Refused a token exchange: %s", exc)
         raise LoginError("invalid or expired control-plane token", 401) from None
-    return manager.generate_jwt(user, expiration_time_in_seconds=session_seconds(token_expiry(control_plane_token)))
+    return service.mint(user, session_seconds(token_expiry(control_plane_token)))
 
 
-def logout_target(manager: AstronomerAuthManager) -> str:
+def logout_target(service: LoginService) -> str:
     """The control plane's signed-out page, which links back to this deployment."""
-    query = urlencode({"client_id": manager.context.verifier.settings.deployment_id})
-    return f"{manager.context.client.base_url}/logout?{query}"
+    query = urlencode({"client_id": service.deployment_id})
+    return f"{service.control_plane_url}/logout?{query}"

@@ -21,13 +21,16 @@ from airflow.models.revoked_token import RevokedToken  # already imported by Bas
 
 from astronomer_plugins.auth import permissions
 from astronomer_plugins.auth.permissions import Level
-from astronomer_plugins.auth.user import AstroUser
+from astronomer_plugins.auth.user import AstroUser, roles_claim, user_from_claims
 from astronomer_plugins.errors import TokenRejected, VerificationUnavailable
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from fastapi import FastAPI
 
     from airflow.api_fastapi.auth.managers.base_auth_manager import ResourceMethod
+    from airflow.api_fastapi.auth.managers.models.batch_apis import IsAuthorizedDagRequest
     from airflow.api_fastapi.auth.managers.models.resource_details import (
         AccessView,
         AssetAliasDetails,
@@ -42,6 +45,7 @@ if TYPE_CHECKING:
     from airflow.api_fastapi.common.types import MenuItem
 
     from astronomer_plugins.auth.context import AuthContext
+    from astronomer_plugins.auth.login import LoginService
 
 
 def _unauthorized(reason: str) -> HTTPException:
@@ -56,19 +60,6 @@ def _unavailable(reason: VerificationUnavailable) -> HTTPException:
         status.HTTP_503_SERVICE_UNAVAILABLE,
         detail=f"Control-plane tokens cannot be checked right now: {reason}; try again later",
         headers={"Retry-After": "30"},
-    )
-
-
-def user_from_claims(claims: dict[str, Any]) -> AstroUser:
-    """Both control-plane claims and our own Airflow tokens carry the same fields."""
-    return AstroUser(
-        user_id=str(claims["sub"]),
-        name=str(claims.get("name", "")),
-        email=str(claims.get("email", "")),
-        kind=str(claims.get("astro_kind", "user")),
-        organization_id=str(claims.get("astro_org", "")),
-        roles=dict(claims.get("astro_roles") or {}),
-        source_jti=str(claims.get("astro_jti") or claims.get("jti") or ""),
     )
 
 
@@ -88,7 +79,7 @@ class AstronomerAuthManager(BaseAuthManager[AstroUser]):
     def serialize_user(self, user: AstroUser) -> dict[str, Any]:
         return {
             "sub": user.user_id, "name": user.name, "email": user.email, "astro_kind": user.kind,
-            "astro_org": user.organization_id, "astro_roles": user.roles, "astro_jti": user.source_jti,
+            "astro_org": user.organization_id, "astro_roles": roles_claim(user), "astro_jti": user.source_jti,
         }  # fmt: skip
 
     def deserialize_user(self, token: dict[str, Any]) -> AstroUser:
@@ -99,7 +90,7 @@ class AstronomerAuthManager(BaseAuthManager[AstroUser]):
     def user_from_control_plane_token(self, token: str) -> AstroUser:
         """Verify a control-plane token (raises TokenRejected); also the login's and /auth/token's way in."""
         self.context.ensure_running()
-        return user_from_claims(self.context.verifier.verify(token))
+        return self.context.verifier.verify(token)
 
     async def get_user_from_token(self, token: str) -> AstroUser:
         """Never waits for the network: control-plane tokens are checked from memory, Airflow's own
@@ -165,7 +156,32 @@ class AstronomerAuthManager(BaseAuthManager[AstroUser]):
     def get_fastapi_app(self) -> FastAPI | None:
         from astronomer_plugins.auth.routes import create_auth_app
 
-        return create_auth_app(self)
+        return create_auth_app(self.login_service())
+
+    def login_service(self) -> LoginService:
+        """What the login routes may use of this manager (see login.LoginService)."""
+        from astronomer_plugins import config
+        from astronomer_plugins.auth.login import LoginService
+
+        context = self.context
+
+        def sign_state(claims: dict[str, Any], seconds: int) -> str:
+            return self._get_token_signer(expiration_time_in_seconds=seconds).generate(claims)
+
+        def exchange_code(**form: str) -> str:  # this process's login client (made again after a fork)
+            return context.login_client.exchange_code(**form)
+
+        return LoginService(
+            deployment_id=context.verifier.settings.deployment_id,
+            control_plane_url=context.client.base_url,
+            login_timeout=float(config.get_int(config.AUTH_LOGIN_TIMEOUT_SECONDS)),
+            verify=self.user_from_control_plane_token,
+            exchange_code=exchange_code,
+            mint=lambda user, seconds: self.generate_jwt(user, expiration_time_in_seconds=seconds),
+            sign_state=sign_state,
+            read_state=self._get_token_validator().avalidated_claims,
+            report_unavailable=context.report_unavailable,
+        )
 
     # Authorization: every check funnels into _is_authorized.
     def _is_authorized(
@@ -177,14 +193,29 @@ class AstronomerAuthManager(BaseAuthManager[AstroUser]):
         dag_id: str | None = None,
         entity: DagAccessEntity | None = None,
         required: Level | None = None,
+        dag_tags: dict[str, frozenset[str]] | None = None,
     ) -> bool:
+        """`dag_tags`: the tags of the DAGs of a batch, fetched once (else one query for this DAG)."""
         needed = required if required is not None else permissions.required_level(resource, str(method), entity)
         if resource != "dag":
             return user.level >= needed
         if dag_id is None:  # e.g. listing: allowed when some DAG is reachable; lists are then filtered
             return user.reaches_some_dag(needed)
-        tags = _dag_tags([dag_id]).get(dag_id, frozenset()) if user.needs_tags else frozenset()
-        return user.dag_level(dag_id, tags) >= needed
+        if user.needs_tags and dag_tags is None:
+            dag_tags = _dag_tags([dag_id])
+        return user.dag_level(dag_id, (dag_tags or {}).get(dag_id, frozenset())) >= needed
+
+    def batch_is_authorized_dag(self, requests: Sequence[IsAuthorizedDagRequest], *, user: AstroUser) -> bool:
+        """All of the requests, with one tag query for all their DAGs (Airflow's default asks per DAG)."""
+        dag_ids = {details.id for request in requests if (details := request.get("details")) is not None}
+        tags = _dag_tags(dag_ids) if user.needs_tags and dag_ids else {}
+        return all(
+            self._is_authorized(
+                user=user, resource="dag", method=str(request["method"]), entity=request.get("access_entity"),
+                dag_id=details.id if (details := request.get("details")) is not None else None, dag_tags=tags,
+            )
+            for request in requests
+        )
 
     def is_authorized_configuration(
         self, *, method: ResourceMethod, user: AstroUser, details: ConfigurationDetails | None = None
@@ -249,7 +280,7 @@ class AstronomerAuthManager(BaseAuthManager[AstroUser]):
         needed = permissions.required_level("dag", str(method))
         if user.level >= needed:
             return set(dag_ids)
-        tags = _dag_tags(dag_ids) if user.needs_tags else {}
+        tags = _dag_tags(dag_ids) if user.needs_tags and dag_ids else {}
         return {dag_id for dag_id in dag_ids if user.dag_level(dag_id, tags.get(dag_id, frozenset())) >= needed}
 
 

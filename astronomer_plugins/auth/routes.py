@@ -1,5 +1,5 @@
 """The auth manager's FastAPI app, mounted by Airflow at /auth. Route bodies stay thin: the logic
-is in login.py."""
+is in login.py, and all they get of the manager is its LoginService."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from airflow.api_fastapi.auth.managers.base_auth_manager import COOKIE_NAME_JWT_
 from astronomer_plugins.auth import login
 
 if TYPE_CHECKING:
-    from astronomer_plugins.auth.manager import AstronomerAuthManager
+    from astronomer_plugins.auth.login import LoginService
 
 
 class TokenExchangeBody(BaseModel):
@@ -47,25 +47,25 @@ def _error_page(error: login.LoginError) -> HTMLResponse:
     )
 
 
-def create_auth_app(manager: AstronomerAuthManager) -> FastAPI:
+def create_auth_app(service: LoginService) -> FastAPI:
     app = FastAPI(title="Astronomer auth manager", description="Login through the control plane; token exchange.")
 
     @app.get("/login", response_class=RedirectResponse, status_code=303)
     def start_login(next: str | None = Query(default=None, max_length=2048)) -> RedirectResponse:  # noqa: A002
-        return _redirect(login.start_login(manager, next))
+        return _redirect(login.start_login(service, next))
 
     @app.get("/callback", response_model=None, status_code=303)
     async def callback(
         request: Request, code: str = Query(max_length=512), state: str = Query(max_length=512)
     ) -> RedirectResponse | HTMLResponse:
         try:
-            return _redirect(await login.finish_login(manager, code=code, state=state, login_cookie=request.cookies.get(login.LOGIN_COOKIE)))
+            return _redirect(await login.finish_login(service, code=code, state=state, login_cookie=request.cookies.get(login.LOGIN_COOKIE)))
         except login.LoginError as error:
             return _error_page(error)
 
     @app.get("/logout", response_class=RedirectResponse, status_code=303)
     def logout() -> RedirectResponse:
-        response = RedirectResponse(login.logout_target(manager), status_code=303)
+        response = RedirectResponse(login.logout_target(service), status_code=303)
         response.delete_cookie(COOKIE_NAME_JWT_TOKEN, path=get_cookie_path(), httponly=True, secure=login.cookie_secure(), samesite="lax")
         return response
 
@@ -77,7 +77,7 @@ def create_auth_app(manager: AstronomerAuthManager) -> FastAPI:
         if not supplied:
             return JSONResponse({"detail": "send a control-plane token as 'Authorization: Bearer ...' or {\"token\": ...}"}, 401)
         try:
-            return TokenResponse(access_token=login.exchange_token(manager, supplied))
+            return TokenResponse(access_token=login.exchange_token(service, supplied))
         except login.LoginError as error:
             headers = {"Retry-After": "30"} if error.status == 503 else {"WWW-Authenticate": "Bearer"}
             return JSONResponse({"detail": str(error)}, status_code=error.status, headers=headers)

@@ -6,13 +6,17 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import jwt
 
 from astronomer_plugins.auth.keys import ALLOWED_ALGORITHMS, JwksCache
 from astronomer_plugins.auth.revocations import RevocationList
+from astronomer_plugins.auth.user import MalformedRoles, user_from_claims
 from astronomer_plugins.errors import TokenRejected
+
+if TYPE_CHECKING:
+    from astronomer_plugins.auth.user import AstroUser
 
 MAX_TOKEN_BYTES = 16 * 1024
 REQUIRED_CLAIMS = ("iss", "sub", "aud", "exp", "iat", "nbf", "jti", "astro_kind", "astro_org", "astro_roles")
@@ -57,8 +61,9 @@ class ControlPlaneTokenVerifier:
         """Whether a token says it comes from our control plane (then only this verifier may accept it)."""
         return len(token) <= MAX_TOKEN_BYTES and _unverified_issuer(token) == self.settings.issuer
 
-    def verify(self, token: str) -> dict[str, Any]:
-        """The token's claims, or TokenRejected naming the reason (never the token)."""
+    def verify(self, token: str) -> AstroUser:
+        """The token's user (claims checked, `astro_roles` validated into the wire model), or
+        TokenRejected naming the reason (never the token)."""
         if len(token) > MAX_TOKEN_BYTES:
             raise TokenRejected(f"the token is larger than {MAX_TOKEN_BYTES} bytes")
         try:
@@ -87,10 +92,12 @@ class ControlPlaneTokenVerifier:
             raise TokenRejected("the token belongs to another organization")
         if claims["astro_kind"] == "user" and claims["aud"] != settings.deployment_id:
             raise TokenRejected("a user token must be issued for this deployment")
-        if not isinstance(claims["astro_roles"], dict):
-            raise TokenRejected("the token's astro_roles claim is malformed")
+        try:
+            user = user_from_claims(claims)
+        except MalformedRoles as exc:
+            raise TokenRejected(str(exc)) from None
         self.check_not_revoked(str(claims["jti"]))
-        return claims
+        return user
 
     def check_not_revoked(self, jti: str) -> None:
         """Refuse a revoked jti, and any jti while the revocation list is stale (fail closed); also

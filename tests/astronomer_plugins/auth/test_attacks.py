@@ -79,13 +79,32 @@ def _attack(deployment: Deployment, base_claims, name: str) -> str:
         return "not.a.token"
     if name == "oversized":
         return sign(base_claims(padding="x" * 17_000))
+    if name in MALFORMED_ROLES:  # correctly signed, so only the claim's validation can refuse it
+        return sign(base_claims(astro_roles=MALFORMED_ROLES[name]))
     raise AssertionError(name)
+
+
+# Each kind of malformed astro_roles claim (once a 500 from an AttributeError in the permission check).
+MALFORMED_ROLES: dict[str, object] = {
+    "roles not an object": ["WORKSPACE_OWNER"],
+    "roles a string": "WORKSPACE_OWNER",
+    "role not a string": {"workspace": 3},
+    "unknown roles field": {"workspace": "WORKSPACE_MEMBER", "superuser": True},
+    "dags not a list": {"dags": {"role": "WORKSPACE_OWNER", "prefix": ""}},
+    "dag grant not an object": {"dags": ["WORKSPACE_OWNER"]},
+    "dag grant without role": {"dags": [{"prefix": "etl_"}]},
+    "dag grant role not a string": {"dags": [{"role": ["WORKSPACE_OWNER"], "prefix": "etl_"}]},
+    "dag grant without selector": {"dags": [{"role": "WORKSPACE_OWNER"}]},
+    "dag grant with two selectors": {"dags": [{"role": "WORKSPACE_OWNER", "prefix": "etl_", "tag": "x"}]},
+    "dags_only not a boolean": {"dags_only": "yes", "workspace": "WORKSPACE_MEMBER"},
+}
 
 
 ATTACKS = [
     "expired", "not yet valid", "issued in the future", "missing exp", "missing jti", "wrong aud", "wrong iss",
     "other organization", "agent kind", "user token for a workspace audience", "alg none",
     "HS256 with the public key as secret", "unknown kid", "tampered payload", "truncated", "garbage", "oversized",
+    *MALFORMED_ROLES,
 ]  # fmt: skip
 
 

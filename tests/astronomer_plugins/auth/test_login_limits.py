@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import socket
 import time
-import types
 from collections.abc import Iterator
 
 import anyio
@@ -30,28 +29,23 @@ def black_hole() -> Iterator[str]:
     server.close()
 
 
-class Log:
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def warning(self, message: str, *args: object) -> None:
-        self.lines.append(message % args)
-
-
 def test_logins_against_a_silent_control_plane_take_no_shared_threads(black_hole: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AIRFLOW__ASTRONOMER__AUTH_LOGIN_TIMEOUT_SECONDS", str(LOGIN_TIMEOUT))
     monkeypatch.setattr(login, "redirect_uri", lambda: "http://127.0.0.1/auth/callback")
-    context = types.SimpleNamespace(
-        login_client=login_client(black_hole, None, LOGIN_TIMEOUT),
-        verifier=types.SimpleNamespace(settings=types.SimpleNamespace(deployment_id="dep_limits")),
-    )
-    manager = types.SimpleNamespace(context=context, log=Log(), user_from_control_plane_token=lambda token: None)
+
+    def unused(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a login against a silent control plane got past the code exchange")
+
+    service = login.LoginService(
+        deployment_id="dep_limits", control_plane_url=black_hole, login_timeout=LOGIN_TIMEOUT,
+        verify=unused, exchange_code=login_client(black_hole, None, LOGIN_TIMEOUT).exchange_code,
+        mint=unused, sign_state=unused, read_state=unused, report_unavailable=unused,
+    )  # fmt: skip
     outcomes: list[tuple[int, float]] = []
 
     async def one_login() -> None:
         started = time.monotonic()
         try:
-            await login._redeem(manager, code="c", verifier="v" * 43)
+            await login._redeem(service, code="c", verifier="v" * 43)
         except login.LoginError as error:
             outcomes.append((error.status, time.monotonic() - started))
 
