@@ -7,8 +7,13 @@ plugin reads it (upgrade notices). Imports pydantic, so only import it where the
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from pydantic import BaseModel, ConfigDict, Field
+
+
+# A release name, `<major>.<minor>-<n>` (3.3-2): the feed's keys, the catalog's names, the image's label.
+RELEASE_NAME = re.compile(r"^(?P<major>\d+)\.(?P<minor>\d+)-(?P<n>[1-9]\d*)$")
 
 
 class _FeedModel(BaseModel):

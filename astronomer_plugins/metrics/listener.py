@@ -20,13 +20,13 @@ from pluggy import HookimplMarker
 from astronomer_plugins.metrics import tags as tagging
 from astronomer_plugins.registration import identity
 from astronomer_plugins.metrics.aggregator import Aggregator
+from astronomer_plugins.metrics.outcomes import TASK_OUTCOME
 
 if TYPE_CHECKING:
     from astronomer_plugins.metrics.pusher import MetricsPusher
 
 hookimpl = HookimplMarker("airflow")
 
-TASK_OUTCOME = "astronomer.task.outcome"
 TASK_DURATION = "astronomer.task.duration"
 DAG_RUN_OUTCOME = "astronomer.dag_run.outcome"
 DAG_RUN_DURATION = "astronomer.dag_run.duration"

@@ -30,7 +30,6 @@ from astronomer_plugins.registration.payload import PROVIDER_PREFIX, provider_ve
 from astronomer_plugins.ui import releases, sync
 from astronomer_plugins.ui.overview import BannerInfo, RuntimeOverview, banner_for, build_overview
 
-PREFIX = "/astronomer"
 RESOURCE = "Runtime"
 DISMISS_COOKIE = "astro_eom_dismissed"
 HERE = Path(__file__).parent

@@ -7,20 +7,18 @@ Release names are `<major>.<minor>-<n>` and compare as numbers: 3.10-1 comes aft
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from enum import Enum
 
-from astronomer_plugins.feed import FeedRelease, RuntimeFeed
+from astronomer_plugins.feed import RELEASE_NAME, FeedRelease, RuntimeFeed
 
-RELEASE_NAME = re.compile(r"^(\d+)\.(\d+)-([1-9]\d*)$")
 OFFERABLE_CHANNEL = "stable"  # alpha, beta and deprecated releases are never offered
 
 
 def release_key(name: str) -> tuple[int, int, int] | None:
     """(major, minor, n) of a release name; None for a name that is not one."""
     match = RELEASE_NAME.match(name)
-    return (int(match[1]), int(match[2]), int(match[3])) if match else None
+    return (int(match["major"]), int(match["minor"]), int(match["n"])) if match else None
 
 
 def line_of(name: str) -> str:

@@ -16,7 +16,8 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-RELEASE_NAME = re.compile(r"^(?P<major>\d+)\.(?P<minor>\d+)-(?P<n>[1-9]\d*)$")
+from astronomer_plugins.feed import RELEASE_NAME
+
 PROVIDER_PREFIX = "apache-airflow-providers-"
 
 
