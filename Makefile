@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 PYTEST_ARGS ?=
 
-.PHONY: venv dev test bench lock lock-check clean
+.PHONY: venv dev test lint bench lock lock-check clean
 
 venv: $(VENV)/.ready
 
@@ -16,11 +16,25 @@ $(VENV)/.ready: runtime/bootstrap_venv.sh runtime/locks/index.json $(wildcard ru
 dev: venv
 	$(VENV)/bin/astro-runtime dev
 
-test: venv
+test: lint
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
+# ruff (lint and format) on our code, mypy on the three packages (paths in pyproject.toml [tool.mypy]).
+# Every check runs; the target fails if any of them failed.
+LINT_PATHS := astronomer_plugins control_plane runtime benchmarks
+lint: venv
+	@status=0; \
+	$(VENV)/bin/ruff check $(LINT_PATHS) || status=1; \
+	$(VENV)/bin/ruff format --check $(LINT_PATHS) || status=1; \
+	$(VENV)/bin/mypy || status=1; \
+	exit $$status
+
+# Each benchmark runs as a module from the repository root, so it imports tests.support without
+# touching sys.path.
 bench: venv
-	for script in benchmarks/*.py; do $(VENV)/bin/python "$$script" || exit 1; done
+	for script in $(filter-out benchmarks/__init__.py,$(wildcard benchmarks/*.py)); do \
+		$(VENV)/bin/python -m benchmarks.$$(basename "$$script" .py) || exit 1; \
+	done
 
 lock: venv
 	$(VENV)/bin/astro-runtime lock

@@ -12,19 +12,16 @@ import http.client
 import json
 import os
 import statistics
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from tests.support.control_plane import create_api_token, deployment_settings, make_tree
+from tests.support.servers import AirflowApiServer, ControlPlaneServer
 
-from tests.control_plane.conftest import make_tree  # noqa: E402
-from tests.control_plane.flows import create_api_token, deployment_settings  # noqa: E402
-from tests.servers import AirflowApiServer, ControlPlaneServer  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "4"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "8"))

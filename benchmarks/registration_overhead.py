@@ -25,12 +25,11 @@ import threading
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from tests.support.control_plane import deployment_settings as connect
+from tests.support.control_plane import make_tree
+from tests.support.servers import ControlPlaneServer
 
-from tests.control_plane.conftest import make_tree  # noqa: E402
-from tests.control_plane.flows import deployment_settings as connect  # noqa: E402
-from tests.servers import ControlPlaneServer  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 BENCH_DIR = REPO / ".bench" / "registration_overhead"
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))

@@ -16,7 +16,7 @@ import pytest
 
 from astronomer_plugins.derived_settings import derived_environment
 from astronomer_plugins.errors import AstronomerConfigError
-from tests.servers import poll
+from tests.support.servers import poll
 
 STATSD = {
     "AIRFLOW__METRICS__STATSD_ON": "True",

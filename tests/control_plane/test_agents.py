@@ -21,9 +21,8 @@ from astronomer_plugins.control_plane.models import (
     MetricPoint,
 )
 from astronomer_plugins.errors import ControlPlaneAuthError, ControlPlaneResponseError
-from tests.control_plane.conftest import Tree, make_tree
-from tests.control_plane.flows import create_api_token, create_user, user_token
-from tests.servers import ControlPlaneServer
+from tests.support.control_plane import Tree, create_api_token, create_user, make_tree, user_token
+from tests.support.servers import ControlPlaneServer
 
 pytestmark = pytest.mark.integration
 NOW = dt.datetime(2026, 11, 28, 12, 0, tzinfo=dt.UTC)

@@ -8,8 +8,8 @@ import pytest
 import schemathesis
 from schemathesis.checks import not_a_server_error
 
-from tests.control_plane.conftest import Tree, make_tree
-from tests.servers import ControlPlaneServer
+from tests.support.control_plane import Tree, make_tree
+from tests.support.servers import ControlPlaneServer
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import ControlPlaneServer
+from tests.support.servers import ControlPlaneServer
 
 pytestmark = pytest.mark.integration
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from astronomer_control_plane.settings import INSECURE_BIND_FLAG, UnsafeBindAddress, check_bind_address
-from tests.servers import ControlPlaneServer
+from tests.support.servers import ControlPlaneServer
 
 
 @pytest.mark.parametrize(
@@ -54,7 +54,7 @@ def test_its_own_entry_point_serves_the_feed_file_it_is_given(tmp_path: Path) ->
 
     import requests
 
-    from tests.servers import free_port, stop_process_group, wait_until_healthy
+    from tests.support.servers import free_port, stop_process_group, wait_until_healthy
 
     feed = {"runtimeVersionsV3": {"9.9-1": {
         "metadata": {"airflowVersion": "9.9.0", "channel": "stable", "releaseDate": "2026-11-01",

@@ -14,9 +14,8 @@ import jwt
 import pytest
 import requests
 
-from tests.control_plane.conftest import Tree, make_tree
-from tests.control_plane.flows import concurrent_redemptions, create_user, issue_code, pkce, redeem_code, user_token
-from tests.servers import ControlPlaneServer
+from tests.support.control_plane import Tree, concurrent_redemptions, create_user, issue_code, make_tree, pkce, redeem_code, user_token
+from tests.support.servers import ControlPlaneServer
 
 pytestmark = pytest.mark.integration
 

@@ -14,8 +14,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from astronomer_control_plane.app import bootstrap
 from astronomer_control_plane.settings import Settings
-from tests.control_plane.conftest import Tree
-from tests.servers import ControlPlaneServer
+from tests.support.control_plane import Tree
+from tests.support.servers import ControlPlaneServer
 
 pytestmark = pytest.mark.integration
 

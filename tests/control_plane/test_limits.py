@@ -12,8 +12,8 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from tests.control_plane.conftest import Tree
-from tests.servers import ControlPlaneServer
+from tests.support.control_plane import Tree
+from tests.support.servers import ControlPlaneServer
 
 pytestmark = pytest.mark.integration
 MIB = 1024 * 1024

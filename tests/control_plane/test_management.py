@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.control_plane.conftest import Tree, make_tree
-from tests.servers import ControlPlaneServer
+from tests.support.control_plane import Tree, make_tree
+from tests.support.servers import ControlPlaneServer
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from astronomer_control_plane.cli import OPENAPI_FILE, openapi_document
-from tests.servers import ControlPlaneServer
+from tests.support.servers import ControlPlaneServer
 
 
 def test_committed_openapi_is_current() -> None:

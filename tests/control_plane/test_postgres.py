@@ -18,9 +18,8 @@ from sqlalchemy.orm import Session
 
 from astronomer_control_plane.orm import Revocation
 from astronomer_control_plane.services import revocations
-from tests.control_plane.conftest import Tree, make_tree
-from tests.control_plane.flows import concurrent_redemptions, create_api_token, create_user
-from tests.servers import ControlPlaneServer, free_port, poll, stop_process_group
+from tests.support.control_plane import Tree, concurrent_redemptions, create_api_token, create_user, make_tree
+from tests.support.servers import ControlPlaneServer, free_port, poll, stop_process_group
 
 pytestmark = pytest.mark.integration
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
@@ -176,7 +175,7 @@ def test_a_login_racing_a_role_change_carries_the_new_roles_or_is_revoked(pg_ser
 
     from astronomer_control_plane.orm import RoleBinding, User
     from astronomer_control_plane.services import management
-    from tests.control_plane.flows import issue_code, pkce, redeem_code
+    from tests.support.control_plane import issue_code, pkce, redeem_code
 
     tree = make_tree(pg_server, "role-race")
     workspace = {"scope": "workspace", "scope_id": tree.workspace_id}

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.servers import ControlPlaneServer
+from tests.support.servers import ControlPlaneServer
 
 pytestmark = pytest.mark.integration
 

@@ -12,9 +12,8 @@ from pathlib import Path
 import jwt
 import pytest
 
-from tests.control_plane.conftest import Tree, make_tree
-from tests.control_plane.flows import deployment_settings
-from tests.servers import AirflowApiServer, ControlPlaneServer
+from tests.support.control_plane import Tree, deployment_settings, make_tree
+from tests.support.servers import AirflowApiServer, ControlPlaneServer
 
 MANAGER = "astronomer_plugins.auth.manager.AstronomerAuthManager"
 DAGS = {"etl_orders": ["finance"], "etl_users": ["people"], "report_daily": ["finance"]}

@@ -11,7 +11,7 @@ from airflow_client.client.api.dag_run_api import DagRunApi
 from airflow_client.client.models.trigger_dag_run_post_body import TriggerDAGRunPostBody
 
 from tests.astronomer_plugins.auth.conftest import DAGS, Deployment, bearer
-from tests.control_plane.flows import create_api_token, create_user, user_token
+from tests.support.control_plane import create_api_token, create_user, user_token
 
 pytestmark = pytest.mark.integration
 

@@ -16,7 +16,7 @@ import requests
 from hypothesis import strategies as st
 
 from tests.astronomer_plugins.auth.conftest import Deployment, airflow_log, bearer
-from tests.control_plane.flows import create_api_token, create_user, user_token
+from tests.support.control_plane import create_api_token, create_user, user_token
 
 pytestmark = pytest.mark.integration
 

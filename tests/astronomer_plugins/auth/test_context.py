@@ -16,8 +16,8 @@ import pytest
 import requests
 
 from tests.astronomer_plugins.auth.conftest import Deployment, airflow_log, bearer, running_deployment
-from tests.control_plane.flows import create_api_token
-from tests.servers import poll
+from tests.support.control_plane import create_api_token
+from tests.support.servers import poll
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from tests.astronomer_plugins.auth.conftest import Deployment, airflow_log, running_deployment
-from tests.control_plane.flows import create_user, pick_user
+from tests.support.control_plane import create_user, pick_user
 
 pytestmark = pytest.mark.integration
 

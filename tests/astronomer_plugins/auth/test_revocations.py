@@ -10,9 +10,8 @@ import pytest
 from astronomer_plugins.auth.revocations import RevocationList
 from astronomer_plugins.control_plane.client import ControlPlaneClient, RetryPolicy
 from astronomer_plugins.errors import ControlPlaneAuthError, VerificationUnavailable
-from tests.control_plane.conftest import make_tree
-from tests.control_plane.flows import create_api_token
-from tests.servers import ControlPlaneServer
+from tests.support.control_plane import create_api_token, make_tree
+from tests.support.servers import ControlPlaneServer
 
 pytestmark = pytest.mark.integration
 LEEWAY = 30

@@ -21,7 +21,7 @@ from astronomer_plugins.errors import (
     ControlPlaneResponseError,
     ControlPlaneUnavailable,
 )
-from tests.servers import free_port
+from tests.support.servers import free_port
 
 TOKEN = "astro_agent_SECRET_VALUE_123"
 NO_WAIT = RetryPolicy(attempts=3, base_delay=0.0, max_delay=0.0)

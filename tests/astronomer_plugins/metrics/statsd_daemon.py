@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers import free_port, stop_process_group
+from tests.support.servers import free_port, stop_process_group
 
 REPO = Path(__file__).resolve().parents[3]
 BACKEND = Path(__file__).with_name("statsd_json_backend.js")

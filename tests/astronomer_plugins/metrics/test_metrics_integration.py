@@ -21,8 +21,8 @@ import requests
 
 from astronomer_runtime.local.supervisor import processes_with_env
 from tests.astronomer_plugins.metrics.statsd_daemon import StatsdDaemon, require_statsd
-from tests.control_plane.conftest import make_tree
-from tests.servers import ControlPlaneServer, final_state, free_port, poll, start_dag_run
+from tests.support.control_plane import make_tree
+from tests.support.servers import ControlPlaneServer, final_state, free_port, poll, start_dag_run
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.servers import LocalRuntime, final_state, poll, start_dag_run, stop_process_group
+from tests.support.servers import LocalRuntime, final_state, poll, start_dag_run, stop_process_group
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

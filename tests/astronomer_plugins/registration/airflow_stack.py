@@ -22,7 +22,7 @@ import requests
 from astronomer_runtime.local.home import LocalHome, environment, prepare
 from astronomer_runtime.local.supervisor import processes_with_env
 
-from tests.servers import final_state, free_port, poll, start_dag_run
+from tests.support.servers import final_state, free_port, poll, start_dag_run
 
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 MARKER = "ASTRO_REGISTRATION_TEST_STACK"

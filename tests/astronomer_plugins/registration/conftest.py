@@ -10,9 +10,8 @@ import requests
 
 from astronomer_plugins.control_plane.models import ComponentStatus
 from tests.astronomer_plugins.registration.airflow_stack import AirflowStack, migrated_database
-from tests.control_plane.conftest import Tree, make_tree
-from tests.control_plane.flows import deployment_settings
-from tests.servers import ControlPlaneServer
+from tests.support.control_plane import Tree, deployment_settings, make_tree
+from tests.support.servers import ControlPlaneServer
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import socket
 import pytest
 
 from tests.astronomer_plugins.registration.conftest import agent_settings, components
-from tests.servers import poll
+from tests.support.servers import poll
 
 pytestmark = pytest.mark.integration
 

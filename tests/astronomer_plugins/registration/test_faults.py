@@ -16,7 +16,7 @@ import pytest
 
 from tests.astronomer_plugins.registration.airflow_stack import rss_kib, thread_count
 from tests.astronomer_plugins.registration.conftest import agent_settings, components
-from tests.servers import poll
+from tests.support.servers import poll
 
 pytestmark = pytest.mark.integration
 

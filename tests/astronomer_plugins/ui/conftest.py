@@ -18,9 +18,8 @@ import yaml
 
 from astronomer_runtime import paths
 from astronomer_runtime.catalog import load_catalog, views
-from tests.control_plane.conftest import Tree, make_tree
-from tests.control_plane.flows import deployment_settings
-from tests.servers import AirflowApiServer, ControlPlaneServer, free_port, poll
+from tests.support.control_plane import Tree, deployment_settings, make_tree
+from tests.support.servers import AirflowApiServer, ControlPlaneServer, free_port, poll
 
 if TYPE_CHECKING:
     from starlette.requests import Request

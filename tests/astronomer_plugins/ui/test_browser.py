@@ -12,8 +12,8 @@ import pytest
 
 from astronomer_runtime import paths
 from tests.astronomer_plugins.ui.conftest import PrefixedDeployment, near_end_of_maintenance_catalog
-from tests.control_plane.flows import create_user
-from tests.servers import LocalRuntime, poll
+from tests.support.control_plane import create_user
+from tests.support.servers import LocalRuntime, poll
 
 pytestmark = pytest.mark.integration
 

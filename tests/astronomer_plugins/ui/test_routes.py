@@ -6,8 +6,8 @@ import pytest
 import requests
 
 from tests.astronomer_plugins.ui.conftest import CONNECTION_PASSWORD, DAYS_TO_END_OF_MAINTENANCE, RUNNING, UiDeployment
-from tests.control_plane.flows import create_user, user_token
-from tests.servers import poll
+from tests.support.control_plane import create_user, user_token
+from tests.support.servers import poll
 
 pytestmark = pytest.mark.integration
 

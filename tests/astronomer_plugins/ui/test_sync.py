@@ -9,8 +9,8 @@ import pytest
 
 from astronomer_plugins.ui.sync import CONTROL_PLANE_SOURCE, OFFLINE_SOURCE, RuntimeInfoSync, load_manifest
 from tests.astronomer_plugins.ui.conftest import RUNNING, near_end_of_maintenance_catalog, write_release_files
-from tests.control_plane.conftest import make_tree
-from tests.servers import ControlPlaneServer, free_port
+from tests.support.control_plane import make_tree
+from tests.support.servers import ControlPlaneServer, free_port
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ import requests
 from astronomer_runtime.catalog import load_catalog
 from astronomer_runtime.local.supervisor import processes_with_env
 from tests.projects import CUSTOMER_DAG, DAG_IDS, GREETING, HELLO_DAG, PLUGIN_NAME, write_project
-from tests.servers import final_state, free_port, poll, start_dag_run
+from tests.support.servers import final_state, free_port, poll, start_dag_run
 
 pytestmark = pytest.mark.integration
 

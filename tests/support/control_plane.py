@@ -1,4 +1,5 @@
-"""Client-side flows against the reference control plane, shared by tests of several layers."""
+"""The reference control plane as tests and benchmarks use it: an organization tree built through
+its API, and client-side flows against it (users, API tokens, logins, deployment settings)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,38 @@ import re
 import secrets
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 import requests
 
-from tests.control_plane.conftest import Tree
-from tests.servers import ControlPlaneServer
+from tests.support.servers import ControlPlaneServer
+
+
+@dataclass
+class Tree:
+    organization_id: str
+    workspace_id: str
+    deployment_id: str
+    agent_token: str
+    base_url: str
+
+
+def make_tree(server: ControlPlaneServer, name: str, base_url: str = "http://127.0.0.1:8080") -> Tree:
+    admin = server.admin()
+    org = admin.post(f"{server.url}/v1/organizations", json={"name": name}, timeout=10)
+    assert org.status_code == 201, org.text
+    org_id = org.json()["id"]
+    ws = admin.post(f"{server.url}/v1/organizations/{org_id}/workspaces", json={"name": "ws"}, timeout=10)
+    assert ws.status_code == 201, ws.text
+    dep = admin.post(
+        f"{server.url}/v1/organizations/{org_id}/deployments",
+        json={"name": "dep", "workspace_id": ws.json()["id"], "runtime_version": "3.3-2", "base_url": base_url},
+        timeout=10,
+    )
+    assert dep.status_code == 201, dep.text
+    body = dep.json()
+    return Tree(org_id, ws.json()["id"], body["deployment"]["id"], body["agent_token"], base_url)
 
 
 def pkce() -> tuple[str, str]:
