@@ -78,38 +78,60 @@ RUNTIME_VERSION = Option(
 
 # Authentication (the auth manager): how control-plane tokens are verified.
 AUTH_LEEWAY_SECONDS = Option(
-    "auth_leeway_seconds", "Clock skew allowed when checking exp, nbf and iat of control-plane tokens.",
-    type="integer", default="30", minimum=0, maximum=300, unit="seconds",
+    "auth_leeway_seconds",
+    "Clock skew allowed when checking exp, nbf and iat of control-plane tokens.",
+    type="integer",
+    default="30",
+    minimum=0,
+    maximum=300,
+    unit="seconds",
 )
 AUTH_LOGIN_TIMEOUT_SECONDS = Option(
     "auth_login_timeout_seconds",
     "Longest a browser login waits for the control plane to redeem its authorization code. The "
     "exchange runs in a worker thread, so a control plane that never answers fails that one login "
     "(HTTP 504 page) and holds up no other request.",
-    type="integer", default="10", minimum=1, maximum=300, unit="seconds",
+    type="integer",
+    default="10",
+    minimum=1,
+    maximum=300,
+    unit="seconds",
 )
 AUTH_JWKS_TTL_SECONDS = Option(
     "auth_jwks_ttl_seconds",
     "How long the control plane's signing keys (JWKS) are used before a background refresh is due.",
-    type="integer", default="600", minimum=1, unit="seconds",
+    type="integer",
+    default="600",
+    minimum=1,
+    unit="seconds",
 )
 AUTH_JWKS_GRACE_SECONDS = Option(
     "auth_jwks_grace_seconds",
     "When the control plane is unreachable, cached keys keep working this long past their TTL; "
     "after that, control-plane tokens are refused (fail closed).",
-    type="integer", default="3600", minimum=0, unit="seconds",
+    type="integer",
+    default="3600",
+    minimum=0,
+    unit="seconds",
 )
 AUTH_JWKS_MIN_REFRESH_SECONDS = Option(
     "auth_jwks_min_refresh_seconds",
     "A token with an unknown key id triggers at most one JWKS refresh per this many seconds "
     "(forged key ids cannot cause a refresh storm).",
-    type="integer", default="30", minimum=1, unit="seconds",
+    type="integer",
+    default="30",
+    minimum=1,
+    unit="seconds",
 )
 AUTH_REVOCATION_POLL_SECONDS = Option(
     "auth_revocation_poll_seconds",
     "How often the revocation list is polled; a revoked API token is refused within about this delay "
     "(1 to 3600).",
-    type="integer", default="30", minimum=1, maximum=3600, unit="seconds",
+    type="integer",
+    default="30",
+    minimum=1,
+    maximum=3600,
+    unit="seconds",
 )
 AUTH_REVOCATION_MAX_STALENESS_SECONDS = Option(
     "auth_revocation_max_staleness_seconds",
@@ -117,7 +139,11 @@ AUTH_REVOCATION_MAX_STALENESS_SECONDS = Option(
     "token refused), control-plane tokens and the Airflow sessions made from them are refused with HTTP 503 "
     "and an ERROR log naming what to fix, so a revoked token can never come back. The same holds after "
     "start-up until the first poll succeeds. Between 2 x auth_revocation_poll_seconds and 86400.",
-    type="integer", default="120", minimum=1, maximum=86400, unit="seconds",
+    type="integer",
+    default="120",
+    minimum=1,
+    maximum=86400,
+    unit="seconds",
 )
 
 # Metrics (astronomer_plugins.metrics): tagged statsd, our listener's metrics and the push.
@@ -131,8 +157,12 @@ STATSD_HOST = Option(
     example="statsd-exporter.monitoring.svc",
 )
 STATSD_PORT = Option(
-    "statsd_port", "UDP port of the statsd daemon named by statsd_host.", type="integer", default="8125",
-    minimum=1, maximum=65535,
+    "statsd_port",
+    "UDP port of the statsd daemon named by statsd_host.",
+    type="integer",
+    default="8125",
+    minimum=1,
+    maximum=65535,
 )
 # Lineage (astronomer_plugins.lineage_settings): Airflow's OpenLineage provider, pointed at the deployment's backend.
 OPENLINEAGE_URL = Option(
@@ -239,23 +269,38 @@ UPDATE_CHECK_INTERVAL_HOURS = Option(
     "update_check_interval_hours",
     "How often the api-server fetches the control plane's release feed, in the background (never on "
     "a page request). At least 1.",
-    type="float", default="24", minimum=1, unit="hours",
+    type="float",
+    default="24",
+    minimum=1,
+    unit="hours",
 )
 EOM_NOTICE_ENABLED = Option(
-    "eom_notice_enabled", "Show the end-of-maintenance banner on the Airflow dashboard.", type="boolean", default="True",
+    "eom_notice_enabled",
+    "Show the end-of-maintenance banner on the Airflow dashboard.",
+    type="boolean",
+    default="True",
 )
 EOM_NOTICE_DAYS = Option(
     "eom_notice_days",
     "Show the end-of-maintenance banner from this many days before the release's end of maintenance.",
-    type="integer", default="30", minimum=0, unit="days",
+    type="integer",
+    default="30",
+    minimum=0,
+    unit="days",
 )
 EOM_DISMISS_DAYS = Option(
-    "eom_dismiss_days", "Days a user's dismissal of the end-of-maintenance banner lasts.", type="integer", default="7",
-    minimum=0, unit="days",
+    "eom_dismiss_days",
+    "Days a user's dismissal of the end-of-maintenance banner lasts.",
+    type="integer",
+    default="7",
+    minimum=0,
+    unit="days",
 )
 
 # AstroKubernetesPodOperator: this deployment's pod defaults and limits.
-KPO_NAMESPACE = Option("kpo_namespace", "Namespace of pods started by AstroKubernetesPodOperator.", default="default")
+KPO_NAMESPACE = Option(
+    "kpo_namespace", "Namespace of pods started by AstroKubernetesPodOperator.", default="default"
+)
 KPO_SERVICE_ACCOUNT = Option(
     "kpo_service_account", "Service account of those pods (empty: the namespace's default).", default=""
 )
@@ -264,11 +309,13 @@ KPO_MEMORY_REQUEST = Option("kpo_memory_request", "Default memory request of a p
 KPO_CPU_LIMIT = Option("kpo_cpu_limit", "Default CPU limit of a pod.", default="1")
 KPO_MEMORY_LIMIT = Option("kpo_memory_limit", "Default memory limit of a pod.", default="1Gi")
 KPO_MAX_CPU = Option(
-    "kpo_max_cpu", "Largest CPU request or limit a DAG may ask for; more is refused when the DAG is parsed.",
+    "kpo_max_cpu",
+    "Largest CPU request or limit a DAG may ask for; more is refused when the DAG is parsed.",
     default="4",
 )
 KPO_MAX_MEMORY = Option(
-    "kpo_max_memory", "Largest memory request or limit a DAG may ask for; more is refused when the DAG is parsed.",
+    "kpo_max_memory",
+    "Largest memory request or limit a DAG may ask for; more is refused when the DAG is parsed.",
     default="8Gi",
 )
 
@@ -364,7 +411,9 @@ def parse_float(option: Option, raw: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise _error(option, repr(text), f"expected a number{f' of {option.unit}' if option.unit else ''}") from None
+        raise _error(
+            option, repr(text), f"expected a number{f' of {option.unit}' if option.unit else ''}"
+        ) from None
     if value != value:  # NaN passes no range
         raise _error(option, repr(text), "expected a number")
     _bounded(option, value, text)

@@ -11,7 +11,6 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
 # A release name, `<major>.<minor>-<n>` (3.3-2): the feed's keys, the catalog's names, the image's label.
 RELEASE_NAME = re.compile(r"^(?P<major>\d+)\.(?P<minor>\d+)-(?P<n>[1-9]\d*)$")
 

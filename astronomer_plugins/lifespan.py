@@ -81,6 +81,8 @@ def middleware_entry(
 ) -> dict[str, Any]:
     """A `fastapi_root_middlewares` entry running these hooks."""
     return {
-        "middleware": LifespanHooksMiddleware, "args": [], "kwargs": {"startup": startup, "shutdown": shutdown},
+        "middleware": LifespanHooksMiddleware,
+        "args": [],
+        "kwargs": {"startup": startup, "shutdown": shutdown},
         "name": name,
-    }  # fmt: skip
+    }

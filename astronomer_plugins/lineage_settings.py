@@ -6,7 +6,9 @@ from __future__ import annotations
 import json
 
 
-def airflow_openlineage_environment(url: str, *, endpoint: str, api_key: str, namespace: str) -> dict[str, str]:
+def airflow_openlineage_environment(
+    url: str, *, endpoint: str, api_key: str, namespace: str
+) -> dict[str, str]:
     """AIRFLOW__OPENLINEAGE__* variables: an HTTP transport to `url`, or disabled when `url` is empty
     (the provider then emits nothing and warns about nothing)."""
     if not url:
@@ -15,7 +17,9 @@ def airflow_openlineage_environment(url: str, *, endpoint: str, api_key: str, na
         from astronomer_plugins import config
         from astronomer_plugins.errors import AstronomerConfigError
 
-        shown = "<a value with credentials>" if "@" in url else repr(url[:200])  # user:password@host stays hidden
+        shown = (
+            "<a value with credentials>" if "@" in url else repr(url[:200])
+        )  # user:password@host stays hidden
         raise AstronomerConfigError(
             f"[{config.SECTION}] {config.OPENLINEAGE_URL.key} = {shown}: expected an http(s) URL "
             f"({config.OPENLINEAGE_URL.env_var})"

@@ -27,24 +27,51 @@ def _option_info(option: config.Option) -> dict[str, Any]:
     return info
 
 
-def get_provider_info() -> dict[str, Any]:  # fmt: skip
+def get_provider_info() -> dict[str, Any]:
     """Return the provider info dict in the shape of Airflow's provider_info.schema.json."""
     return {
         "package-name": DISTRIBUTION_NAME,
         "name": "Astronomer Runtime",
         "description": "Connects an Astronomer Runtime Airflow to its control plane.",
         "versions": [__version__],
-        "integrations": [{"integration-name": INTEGRATION, "external-doc-url": "https://www.astronomer.io/docs/",
-                          "tags": ["service"]}],
-        "connection-types": [{
-            "connection-type": "astro_deployment", "hook-name": "Astronomer Deployment",
-            "hook-class-name": "astronomer_plugins.hooks.deployment.AstroDeploymentHook",
-        }],
-        "hooks": [{"integration-name": INTEGRATION, "python-modules": ["astronomer_plugins.hooks.deployment"]}],
-        "operators": [{"integration-name": INTEGRATION, "python-modules": [
-            "astronomer_plugins.operators.deployment_dag_run", "astronomer_plugins.operators.kubernetes_pod"]}],
-        "sensors": [{"integration-name": INTEGRATION, "python-modules": ["astronomer_plugins.sensors.deployment_dag_run"]}],
-        "triggers": [{"integration-name": INTEGRATION, "python-modules": ["astronomer_plugins.triggers.deployment_dag_run"]}],
+        "integrations": [
+            {
+                "integration-name": INTEGRATION,
+                "external-doc-url": "https://www.astronomer.io/docs/",
+                "tags": ["service"],
+            }
+        ],
+        "connection-types": [
+            {
+                "connection-type": "astro_deployment",
+                "hook-name": "Astronomer Deployment",
+                "hook-class-name": "astronomer_plugins.hooks.deployment.AstroDeploymentHook",
+            }
+        ],
+        "hooks": [
+            {"integration-name": INTEGRATION, "python-modules": ["astronomer_plugins.hooks.deployment"]}
+        ],
+        "operators": [
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": [
+                    "astronomer_plugins.operators.deployment_dag_run",
+                    "astronomer_plugins.operators.kubernetes_pod",
+                ],
+            }
+        ],
+        "sensors": [
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": ["astronomer_plugins.sensors.deployment_dag_run"],
+            }
+        ],
+        "triggers": [
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": ["astronomer_plugins.triggers.deployment_dag_run"],
+            }
+        ],
         "config": {
             config.SECTION: {
                 "description": "Settings of Astronomer Runtime's control-plane integration.",

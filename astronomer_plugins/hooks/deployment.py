@@ -14,7 +14,6 @@ from typing import Any
 from urllib.parse import quote
 
 import requests
-
 from airflow.sdk import BaseHook
 
 from astronomer_plugins.errors import AstronomerError
@@ -67,11 +66,13 @@ def interpret(target: DeploymentTarget, what: str, status: int, body: Any) -> An
     if status == 401:
         raise DeploymentCallError(
             f"{where}: the target deployment refused the token (HTTP 401) while trying to {what}; "
-            f"put a valid API token for that deployment in the connection's password", status=status
+            f"put a valid API token for that deployment in the connection's password",
+            status=status,
         )
     if status == 403:
         raise DeploymentCallError(
-            f"{where}: the token may not {what} (HTTP 403); give the API token a role that allows it", status=status
+            f"{where}: the token may not {what} (HTTP 403); give the API token a role that allows it",
+            status=status,
         )
     if status == 404:
         raise DeploymentCallError(f"{where}: not found while trying to {what}: {detail}", status=status)
@@ -88,7 +89,9 @@ def target_from_connection(conn_id: str, connection: Any) -> tuple[DeploymentTar
         base_url = f"https://{base_url}"
     deployment_id = str(connection.extra_dejson.get("deployment_id", "")) if not base_url else ""
     if not base_url and not deployment_id:
-        raise DeploymentCallError(f"astro_deployment connection {conn_id!r} needs a host (base URL) or extra deployment_id")
+        raise DeploymentCallError(
+            f"astro_deployment connection {conn_id!r} needs a host (base URL) or extra deployment_id"
+        )
     return DeploymentTarget(conn_id, base_url, token), deployment_id
 
 
@@ -101,13 +104,21 @@ def endpoint_request(target: DeploymentTarget, deployment_id: str) -> tuple[str,
     return url, target.headers, config.get(config.CA_BUNDLE) or True
 
 
-def with_resolved_url(target: DeploymentTarget, deployment_id: str, status: int, body: Any) -> DeploymentTarget:
+def with_resolved_url(
+    target: DeploymentTarget, deployment_id: str, status: int, body: Any
+) -> DeploymentTarget:
     answer = interpret(target, f"resolve deployment {deployment_id} through the control plane", status, body)
     return DeploymentTarget(target.conn_id, str(answer["base_url"]).rstrip("/"), target.token)
 
 
-def trigger_body(run_id: str, conf: dict[str, Any] | None, logical_date: dt.datetime | None) -> dict[str, Any]:
-    return {"dag_run_id": run_id, "conf": conf or {}, "logical_date": logical_date.isoformat() if logical_date else None}
+def trigger_body(
+    run_id: str, conf: dict[str, Any] | None, logical_date: dt.datetime | None
+) -> dict[str, Any]:
+    return {
+        "dag_run_id": run_id,
+        "conf": conf or {},
+        "logical_date": logical_date.isoformat() if logical_date else None,
+    }
 
 
 def latest_run_query(logical_date: dt.datetime | None) -> dict[str, str]:
@@ -139,16 +150,22 @@ class AstroDeploymentHook(BaseHook):
         }
 
     def target(self) -> DeploymentTarget:
-        target, deployment_id = target_from_connection(self.astro_conn_id, self.get_connection(self.astro_conn_id))
+        target, deployment_id = target_from_connection(
+            self.astro_conn_id, self.get_connection(self.astro_conn_id)
+        )
         if target.base_url:
             return target
         url, headers, verify = endpoint_request(target, deployment_id)
         response = requests.get(url, headers=headers, timeout=TIMEOUT, verify=verify)
         return with_resolved_url(target, deployment_id, response.status_code, _json(response))
 
-    def _call(self, target: DeploymentTarget, method: str, path: str, what: str, **kwargs: Any) -> tuple[int, Any]:
+    def _call(
+        self, target: DeploymentTarget, method: str, path: str, what: str, **kwargs: Any
+    ) -> tuple[int, Any]:
         try:
-            response = requests.request(method, target.api(path), headers=target.headers, timeout=TIMEOUT, **kwargs)
+            response = requests.request(
+                method, target.api(path), headers=target.headers, timeout=TIMEOUT, **kwargs
+            )
         except requests.RequestException as exc:
             raise DeploymentCallError(
                 f"astro_deployment connection {target.conn_id!r}: {target.base_url} unreachable while trying to "
@@ -157,12 +174,18 @@ class AstroDeploymentHook(BaseHook):
         return response.status_code, _json(response)
 
     def trigger_dag_run(
-        self, target: DeploymentTarget, dag_id: str, run_id: str, conf: dict[str, Any] | None = None,
+        self,
+        target: DeploymentTarget,
+        dag_id: str,
+        run_id: str,
+        conf: dict[str, Any] | None = None,
         logical_date: dt.datetime | None = None,
-    ) -> dict[str, Any]:  # fmt: skip
+    ) -> dict[str, Any]:
         """Create the run, or return it when it exists already (a retry must not start a second run)."""
         what = f"trigger {dag_id}"
-        status, body = self._call(target, "POST", runs_path(dag_id), what, json=trigger_body(run_id, conf, logical_date))
+        status, body = self._call(
+            target, "POST", runs_path(dag_id), what, json=trigger_body(run_id, conf, logical_date)
+        )
         if status == 409:
             return self.get_dag_run(target, dag_id, run_id)
         return interpret(target, what, status, body)
@@ -171,10 +194,16 @@ class AstroDeploymentHook(BaseHook):
         what = f"read run {run_id} of {dag_id}"
         return interpret(target, what, *self._call(target, "GET", run_path(dag_id, run_id), what))
 
-    def find_dag_run(self, target: DeploymentTarget, dag_id: str, logical_date: dt.datetime | None) -> dict[str, Any] | None:
+    def find_dag_run(
+        self, target: DeploymentTarget, dag_id: str, logical_date: dt.datetime | None
+    ) -> dict[str, Any] | None:
         """The run at `logical_date`, or the latest run; None when there is none yet."""
         what = f"list runs of {dag_id}"
-        body = interpret(target, what, *self._call(target, "GET", runs_path(dag_id), what, params=latest_run_query(logical_date)))
+        body = interpret(
+            target,
+            what,
+            *self._call(target, "GET", runs_path(dag_id), what, params=latest_run_query(logical_date)),
+        )
         runs = body.get("dag_runs", []) if isinstance(body, dict) else []
         return runs[0] if runs else None
 

@@ -32,14 +32,22 @@ def outcome(event: dict[str, Any], dag_id: str) -> str:
     if event.get("status") == "success":
         return str(event["run_id"])
     if event.get("status") == "failed":
-        raise AirflowException(f"remote DAG run {dag_id}/{event.get('run_id')} finished in state {event.get('state')}: {event.get('url')}")
+        raise AirflowException(
+            f"remote DAG run {dag_id}/{event.get('run_id')} finished in state {event.get('state')}: {event.get('url')}"
+        )
     raise AirflowException(f"waiting for {dag_id} failed: {event.get('message')}")
 
 
 class TriggerDeploymentDagRunOperator(BaseOperator):
     """Triggers `trigger_dag_id` in the deployment of `astro_conn_id` (an astro_deployment connection)."""
 
-    template_fields: Sequence[str] = ("astro_conn_id", "trigger_dag_id", "conf", "logical_date", "trigger_run_id")
+    template_fields: Sequence[str] = (
+        "astro_conn_id",
+        "trigger_dag_id",
+        "conf",
+        "logical_date",
+        "trigger_run_id",
+    )
     ui_color = "#c7d9f5"
 
     def __init__(
@@ -75,34 +83,56 @@ class TriggerDeploymentDagRunOperator(BaseOperator):
         hook = AstroDeploymentHook(self.astro_conn_id)
         target = hook.target()
         run_id = self.trigger_run_id or deterministic_run_id(context)
-        logical = dt.datetime.fromisoformat(self.logical_date) if isinstance(self.logical_date, str) else self.logical_date
+        logical = (
+            dt.datetime.fromisoformat(self.logical_date)
+            if isinstance(self.logical_date, str)
+            else self.logical_date
+        )
         run = hook.trigger_dag_run(target, self.trigger_dag_id, run_id, self.conf, logical)
-        self.log.info("Run %s of %s in %s: %s", run_id, self.trigger_dag_id, target.base_url, target.run_url(self.trigger_dag_id, run_id))
+        self.log.info(
+            "Run %s of %s in %s: %s",
+            run_id,
+            self.trigger_dag_id,
+            target.base_url,
+            target.run_url(self.trigger_dag_id, run_id),
+        )
         context["ti"].xcom_push(key="remote_run_url", value=target.run_url(self.trigger_dag_id, run_id))
         if not self.wait_for_completion:
             return run_id
         if self.deferrable:
             self.defer(
                 trigger=DeploymentDagRunTrigger(
-                    astro_conn_id=self.astro_conn_id, dag_id=self.trigger_dag_id, run_id=run_id,
-                    allowed_states=self.allowed_states, failed_states=self.failed_states,
+                    astro_conn_id=self.astro_conn_id,
+                    dag_id=self.trigger_dag_id,
+                    run_id=run_id,
+                    allowed_states=self.allowed_states,
+                    failed_states=self.failed_states,
                     poke_interval=self.poke_interval,
                 ),
                 method_name="execute_complete",
                 timeout=dt.timedelta(seconds=self.timeout) if self.timeout else None,
-            )  # fmt: skip
+            )
         return self._wait_blocking(hook, target, run_id, run)
 
     def _wait_blocking(self, hook: AstroDeploymentHook, target: Any, run_id: str, run: dict[str, Any]) -> str:
         deadline = time.monotonic() + self.timeout if self.timeout else None
         while run.get("state") not in (*self.allowed_states, *self.failed_states, *TERMINAL_STATES):
             if deadline is not None and time.monotonic() > deadline:
-                raise AirflowException(f"remote DAG run {self.trigger_dag_id}/{run_id} did not finish within {self.timeout} s")
+                raise AirflowException(
+                    f"remote DAG run {self.trigger_dag_id}/{run_id} did not finish within {self.timeout} s"
+                )
             time.sleep(self.poke_interval)
             run = hook.get_dag_run(target, self.trigger_dag_id, run_id)
         status = "success" if run["state"] in self.allowed_states else "failed"
-        return outcome({"status": status, "state": run["state"], "run_id": run_id,
-                        "url": target.run_url(self.trigger_dag_id, run_id)}, self.trigger_dag_id)  # fmt: skip
+        return outcome(
+            {
+                "status": status,
+                "state": run["state"],
+                "run_id": run_id,
+                "url": target.run_url(self.trigger_dag_id, run_id),
+            },
+            self.trigger_dag_id,
+        )
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> str:
         return outcome(event, self.trigger_dag_id)

@@ -10,10 +10,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 from kubernetes.client import models as k8s
 from kubernetes.utils.quantity import parse_quantity
-
-from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 
 from astronomer_plugins import config
 from astronomer_plugins.errors import AstronomerConfigError

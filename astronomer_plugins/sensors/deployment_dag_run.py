@@ -43,12 +43,16 @@ class DeploymentDagRunSensor(BaseSensorOperator):
             return super().execute(context)
         self.defer(
             trigger=DeploymentDagRunTrigger(
-                astro_conn_id=self.astro_conn_id, dag_id=self.external_dag_id, logical_date=self.logical_date,
-                allowed_states=self.allowed_states, failed_states=self.failed_states, poke_interval=self.poke_interval,
+                astro_conn_id=self.astro_conn_id,
+                dag_id=self.external_dag_id,
+                logical_date=self.logical_date,
+                allowed_states=self.allowed_states,
+                failed_states=self.failed_states,
+                poke_interval=self.poke_interval,
             ),
             method_name="execute_complete",
             timeout=dt.timedelta(seconds=self.timeout),
-        )  # fmt: skip
+        )
 
     def poke(self, context: Any) -> bool:
         hook = AstroDeploymentHook(self.astro_conn_id)
@@ -57,8 +61,10 @@ class DeploymentDagRunSensor(BaseSensorOperator):
         run = hook.find_dag_run(target, self.external_dag_id, logical)
         state = run.get("state") if run else None
         if state in self.failed_states:
-            raise AirflowFailException(f"remote DAG run {self.external_dag_id}/{run['dag_run_id']} is {state}: "
-                                       f"{target.run_url(self.external_dag_id, run['dag_run_id'])}")  # fmt: skip
+            raise AirflowFailException(
+                f"remote DAG run {self.external_dag_id}/{run['dag_run_id']} is {state}: "
+                f"{target.run_url(self.external_dag_id, run['dag_run_id'])}"
+            )
         return state in self.allowed_states
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> str:

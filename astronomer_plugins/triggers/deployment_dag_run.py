@@ -12,9 +12,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-from airflow.triggers.base import BaseTrigger, TriggerEvent
-
 from airflow.sdk import BaseHook
+from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from astronomer_plugins.hooks.deployment import (
     DeploymentCallError,
@@ -56,11 +55,15 @@ class DeploymentDagRunTrigger(BaseTrigger):
         return (
             f"{type(self).__module__}.{type(self).__qualname__}",
             {
-                "astro_conn_id": self.astro_conn_id, "dag_id": self.dag_id, "run_id": self.run_id,
-                "logical_date": self.logical_date, "allowed_states": self.allowed_states,
-                "failed_states": self.failed_states, "poke_interval": self.poke_interval,
+                "astro_conn_id": self.astro_conn_id,
+                "dag_id": self.dag_id,
+                "run_id": self.run_id,
+                "logical_date": self.logical_date,
+                "allowed_states": self.allowed_states,
+                "failed_states": self.failed_states,
+                "poke_interval": self.poke_interval,
             },
-        )  # fmt: skip
+        )
 
     async def _target(self, client: httpx.AsyncClient) -> DeploymentTarget:
         """Resolved in the triggerer's event loop: the async connection API, never a blocking call."""
@@ -76,11 +79,15 @@ class DeploymentDagRunTrigger(BaseTrigger):
     async def _current(self, client: httpx.AsyncClient, target: DeploymentTarget) -> dict[str, Any] | None:
         if self.run_id:
             what = f"read run {self.run_id} of {self.dag_id}"
-            response = await client.get(target.api(run_path(self.dag_id, self.run_id)), headers=target.headers)
+            response = await client.get(
+                target.api(run_path(self.dag_id, self.run_id)), headers=target.headers
+            )
             return interpret(target, what, response.status_code, _json(response))
         logical = dt.datetime.fromisoformat(self.logical_date) if self.logical_date else None
         what = f"list runs of {self.dag_id}"
-        response = await client.get(target.api(runs_path(self.dag_id)), headers=target.headers, params=latest_run_query(logical))
+        response = await client.get(
+            target.api(runs_path(self.dag_id)), headers=target.headers, params=latest_run_query(logical)
+        )
         runs = interpret(target, what, response.status_code, _json(response)).get("dag_runs", [])
         return runs[0] if runs else None
 
@@ -102,16 +109,25 @@ class DeploymentDagRunTrigger(BaseTrigger):
                 except httpx.HTTPError as exc:
                     network_errors += 1
                     if network_errors >= MAX_CONSECUTIVE_NETWORK_ERRORS:
-                        yield TriggerEvent({"status": "error", "message": f"{target.base_url} unreachable: {type(exc).__name__}"})
+                        yield TriggerEvent(
+                            {
+                                "status": "error",
+                                "message": f"{target.base_url} unreachable: {type(exc).__name__}",
+                            }
+                        )
                         return
                     run = None
                 state = run.get("state") if run else None
                 if state in self.allowed_states or state in self.failed_states:
                     assert run is not None
-                    yield TriggerEvent({
-                        "status": "success" if state in self.allowed_states else "failed", "state": state,
-                        "run_id": run["dag_run_id"], "url": target.run_url(self.dag_id, run["dag_run_id"]),
-                    })  # fmt: skip
+                    yield TriggerEvent(
+                        {
+                            "status": "success" if state in self.allowed_states else "failed",
+                            "state": state,
+                            "run_id": run["dag_run_id"],
+                            "url": target.run_url(self.dag_id, run["dag_run_id"]),
+                        }
+                    )
                     return
                 await asyncio.sleep(self.poke_interval)
 

@@ -36,7 +36,9 @@ def start() -> None:
 
         sync.start()
     except Exception:  # noqa: BLE001 - the Runtime page must never stop the api-server from serving
-        log.exception("The Runtime page's background refresh could not start; the page shows local facts only")
+        log.exception(
+            "The Runtime page's background refresh could not start; the page shows local facts only"
+        )
 
 
 def stop() -> None:
@@ -51,8 +53,16 @@ def stop() -> None:
 FASTAPI_APP = {"app": LazyApp(), "url_prefix": URL_PREFIX, "name": "Astronomer Runtime"}
 # Relative hrefs: Airflow resolves them against its base URL (works behind a path prefix too).
 RUNTIME_VIEW = {
-    "name": "Runtime", "href": "astronomer/runtime", "url_route": "astronomer-runtime", "destination": "nav",
-    "nav_top_level": True, "icon": "astronomer/static/runtime-icon.svg",
+    "name": "Runtime",
+    "href": "astronomer/runtime",
+    "url_route": "astronomer-runtime",
+    "destination": "nav",
+    "nav_top_level": True,
+    "icon": "astronomer/static/runtime-icon.svg",
     "icon_dark_mode": "astronomer/static/runtime-icon-dark.svg",
-}  # fmt: skip
-EOM_BANNER = {"name": "Astronomer Runtime notice", "bundle_url": "astronomer/static/banner.js", "destination": "dashboard"}
+}
+EOM_BANNER = {
+    "name": "Astronomer Runtime notice",
+    "bundle_url": "astronomer/static/banner.js",
+    "destination": "dashboard",
+}

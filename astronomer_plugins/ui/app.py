@@ -18,11 +18,10 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
 
+from airflow.api_fastapi.auth.managers.base_auth_manager import BaseUser
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
-
-from airflow.api_fastapi.auth.managers.base_auth_manager import BaseUser
 
 from astronomer_plugins import config
 from astronomer_plugins.auth.dependencies import requires_permission
@@ -39,15 +38,21 @@ Viewer = Annotated[BaseUser, Depends(requires_permission("GET", RESOURCE))]
 @functools.cache
 def installed_providers() -> dict[str, str]:
     """Read once per process: packages are installed when the image is built, not while Airflow runs."""
-    return {name: version for name, version in provider_versions().items() if name.startswith(PROVIDER_PREFIX)}
+    return {
+        name: version for name, version in provider_versions().items() if name.startswith(PROVIDER_PREFIX)
+    }
 
 
 def current_overview() -> RuntimeOverview:
     manifest, problem = sync.load_manifest()
     return build_overview(
-        sync.current().snapshot, installed_providers(), manifest, problem, running=runtime_version(),
+        sync.current().snapshot,
+        installed_providers(),
+        manifest,
+        problem,
+        running=runtime_version(),
         now=dt.datetime.now(dt.UTC),
-    )  # fmt: skip
+    )
 
 
 def current_banner() -> BannerInfo | None:
@@ -64,11 +69,14 @@ def _dismissed_by(request: Request, user: BaseUser) -> bool:
 def create_app() -> FastAPI:
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-    templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
+    templates = Environment(
+        loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"])
+    )
     app = FastAPI(
-        title="Astronomer Runtime", description="The Runtime page, its data and the end-of-maintenance notice.",
+        title="Astronomer Runtime",
+        description="The Runtime page, its data and the end-of-maintenance notice.",
         version="1",
-    )  # fmt: skip
+    )
 
     @app.get("/runtime", response_class=HTMLResponse, summary="The Runtime page (HTML)")
     def runtime_page(user: Viewer) -> HTMLResponse:
@@ -86,12 +94,19 @@ def create_app() -> FastAPI:
             return None
         return current_banner()
 
-    @app.post("/api/notice/dismiss", status_code=204, summary="Hide the banner for this user for eom_dismiss_days")
+    @app.post(
+        "/api/notice/dismiss", status_code=204, summary="Hide the banner for this user for eom_dismiss_days"
+    )
     def dismiss(user: Viewer) -> Response:
         days = config.get_int(config.EOM_DISMISS_DAYS)
         response = Response(status_code=204)
         response.set_cookie(
-            DISMISS_COOKIE, quote(user.get_id(), safe=""), max_age=days * 86400, path="/", httponly=True, samesite="lax"
+            DISMISS_COOKIE,
+            quote(user.get_id(), safe=""),
+            max_age=days * 86400,
+            path="/",
+            httponly=True,
+            samesite="lax",
         )
         return response
 

@@ -124,25 +124,36 @@ def _release(running: str, snapshot: Snapshot, today: dt.date) -> tuple[ReleaseI
     entry = snapshot.feed.runtime_versions_v3.get(running) if snapshot.feed else None
     status = releases.support_status(entry, today)
     info = ReleaseInfo(
-        runtime_version=running or "unknown", airflow_version=airflow.__version__,
+        runtime_version=running or "unknown",
+        airflow_version=airflow.__version__,
         python_version=platform.python_version(),
-        channel=entry.metadata.channel if entry else None, lts=entry.metadata.lts if entry else None,
-        support=status.support.value, end_of_maintenance=status.end_of_maintenance,
-        end_of_basic_support=status.end_of_basic_support, days_to_end_of_maintenance=status.days_to_end_of_maintenance,
-    )  # fmt: skip
+        channel=entry.metadata.channel if entry else None,
+        lts=entry.metadata.lts if entry else None,
+        support=status.support.value,
+        end_of_maintenance=status.end_of_maintenance,
+        end_of_basic_support=status.end_of_basic_support,
+        days_to_end_of_maintenance=status.days_to_end_of_maintenance,
+    )
     return info, status
 
 
 def _upgrades(running: str, snapshot: Snapshot) -> Upgrades:
-    notice = releases.upgrade_notice(snapshot.feed, running) if snapshot.feed else releases.UpgradeNotice(None, None)
+    notice = (
+        releases.upgrade_notice(snapshot.feed, running)
+        if snapshot.feed
+        else releases.UpgradeNotice(None, None)
+    )
 
     def info(upgrade: releases.Upgrade | None) -> UpgradeInfo | None:
         return UpgradeInfo(**vars(upgrade)) if upgrade else None
 
     return Upgrades(
-        same_line=info(notice.same_line), newest_line=info(notice.newest_line), source=snapshot.feed_source or "none",
-        checked_at=snapshot.feed_checked_at, problem=snapshot.feed_problem,
-    )  # fmt: skip
+        same_line=info(notice.same_line),
+        newest_line=info(notice.newest_line),
+        source=snapshot.feed_source or "none",
+        checked_at=snapshot.feed_checked_at,
+        problem=snapshot.feed_problem,
+    )
 
 
 def _deployment(snapshot: Snapshot) -> DeploymentInfo:
@@ -150,12 +161,15 @@ def _deployment(snapshot: Snapshot) -> DeploymentInfo:
     deployment_id = config.get(config.DEPLOYMENT_ID)
     profile = snapshot.profile
     return DeploymentInfo(
-        organization_id=config.get(config.ORGANIZATION_ID), organization_name=profile.organization_name if profile else None,
-        workspace_id=config.get(config.WORKSPACE_ID), workspace_name=profile.workspace_name if profile else None,
-        deployment_id=deployment_id, deployment_name=profile.deployment_name if profile else None,
+        organization_id=config.get(config.ORGANIZATION_ID),
+        organization_name=profile.organization_name if profile else None,
+        workspace_id=config.get(config.WORKSPACE_ID),
+        workspace_name=profile.workspace_name if profile else None,
+        deployment_id=deployment_id,
+        deployment_name=profile.deployment_name if profile else None,
         control_plane_url=url,
         deployment_page_url=f"{url}/deployments/{deployment_id}/status" if url and deployment_id else None,
-    )  # fmt: skip
+    )
 
 
 def _revocations_synced_at() -> dt.datetime | None:
@@ -183,39 +197,57 @@ def _this_api_server_registered() -> bool | None:
 def _connection(snapshot: Snapshot, now: dt.datetime) -> ConnectionInfo:
     rows = [
         ComponentRow(
-            component=c.component.value, hostname=c.hostname, state=c.state.value, runtime_version=c.runtime_version,
+            component=c.component.value,
+            hostname=c.hostname,
+            state=c.state.value,
+            runtime_version=c.runtime_version,
             last_heartbeat_at=c.last_heartbeat_at,
             metrics_last_push_at=str(c.last_heartbeat.details.get("metrics_last_push_at"))
-            if c.last_heartbeat and "metrics_last_push_at" in c.last_heartbeat.details else None,
+            if c.last_heartbeat and "metrics_last_push_at" in c.last_heartbeat.details
+            else None,
         )
         for c in snapshot.components or []
-    ]  # fmt: skip
+    ]
     pushes = [row.metrics_last_push_at for row in rows if row.metrics_last_push_at]
     synced = _revocations_synced_at()
     return ConnectionInfo(
-        configured=bool(config.get(config.CONTROL_PLANE_URL)), this_api_server_registered=_this_api_server_registered(),
-        components=rows, components_checked_at=snapshot.components_checked_at,
-        last_metrics_push_at=max(pushes) if pushes else None, revocation_list_synced_at=synced,
+        configured=bool(config.get(config.CONTROL_PLANE_URL)),
+        this_api_server_registered=_this_api_server_registered(),
+        components=rows,
+        components_checked_at=snapshot.components_checked_at,
+        last_metrics_push_at=max(pushes) if pushes else None,
+        revocation_list_synced_at=synced,
         revocation_list_age_seconds=round((now - synced).total_seconds(), 1) if synced else None,
         problem=snapshot.control_plane_problem,
-    )  # fmt: skip
+    )
 
 
 def banner_for(running: str, status: releases.SupportStatus) -> BannerInfo | None:
     """The end-of-maintenance banner, unless turned off by setting."""
     if not config.get_bool(config.EOM_NOTICE_ENABLED):
         return None
-    banner = releases.end_of_maintenance_banner(running, status, warn_days=config.get_int(config.EOM_NOTICE_DAYS))
+    banner = releases.end_of_maintenance_banner(
+        running, status, warn_days=config.get_int(config.EOM_NOTICE_DAYS)
+    )
     return BannerInfo(**vars(banner)) if banner else None
 
 
 def build_overview(
-    snapshot: Snapshot, installed: dict[str, str], manifest: ReleaseManifest | None, manifest_problem: str | None,
-    *, running: str, now: dt.datetime,
-) -> RuntimeOverview:  # fmt: skip
+    snapshot: Snapshot,
+    installed: dict[str, str],
+    manifest: ReleaseManifest | None,
+    manifest_problem: str | None,
+    *,
+    running: str,
+    now: dt.datetime,
+) -> RuntimeOverview:
     release, status = _release(running, snapshot, now.date())
     return RuntimeOverview(
-        release=release, providers=provider_rows(installed, manifest), manifest_problem=manifest_problem,
-        upgrades=_upgrades(running, snapshot), deployment=_deployment(snapshot),
-        connection=_connection(snapshot, now), banner=banner_for(running, status),
-    )  # fmt: skip
+        release=release,
+        providers=provider_rows(installed, manifest),
+        manifest_problem=manifest_problem,
+        upgrades=_upgrades(running, snapshot),
+        deployment=_deployment(snapshot),
+        connection=_connection(snapshot, now),
+        banner=banner_for(running, status),
+    )

@@ -87,14 +87,22 @@ def upgrade_notice(feed: RuntimeFeed, running: str) -> UpgradeNotice:
     current = release_key(running)
     if current is None:
         return UpgradeNotice(None, None)
-    known = {key: (name, release) for name, release in feed.runtime_versions_v3.items() if (key := release_key(name))}
+    known = {
+        key: (name, release)
+        for name, release in feed.runtime_versions_v3.items()
+        if (key := release_key(name))
+    }
     newer = sorted(key for key, (_, release) in known.items() if key > current and _offerable(release))
 
     def upgrade(target: tuple[int, int, int]) -> Upgrade:
         name, release = known[target]
         crossed = [r for key, (_, r) in known.items() if current < key <= target]
-        return Upgrade(name, release.metadata.airflow_version, release.metadata.lts,
-                       any(r.migrations.airflow_database for r in crossed))  # fmt: skip
+        return Upgrade(
+            name,
+            release.metadata.airflow_version,
+            release.metadata.lts,
+            any(r.migrations.airflow_database for r in crossed),
+        )
 
     same_line = [key for key in newer if key[:2] == current[:2]]
     other_lines = [key for key in newer if key[:2] != current[:2]]
@@ -118,10 +126,14 @@ def end_of_maintenance_banner(running: str, status: SupportStatus, *, warn_days:
     if days >= 0:
         when = "today" if days == 0 else f"in {days} day{'s' if days != 1 else ''}"
         return Banner(
-            "warning", f"Astronomer Runtime {running} reaches its end of maintenance {when} ({end.isoformat()}). "
-            "Plan an upgrade to a maintained release.", end,
-        )  # fmt: skip
+            "warning",
+            f"Astronomer Runtime {running} reaches its end of maintenance {when} ({end.isoformat()}). "
+            "Plan an upgrade to a maintained release.",
+            end,
+        )
     return Banner(
-        "error", f"Astronomer Runtime {running} is past its end of maintenance ({end.isoformat()}; "
-        f"{status.support.value}). Upgrade to a maintained release.", end,
-    )  # fmt: skip
+        "error",
+        f"Astronomer Runtime {running} is past its end of maintenance ({end.isoformat()}; "
+        f"{status.support.value}). Upgrade to a maintained release.",
+        end,
+    )

@@ -124,14 +124,19 @@ class RuntimeInfoSync:
             feed = RuntimeFeed.model_validate(client.runtime_releases())
         except (ControlPlaneError, ValueError) as exc:
             self._next_feed_check = now + min(FAILED_CHECK_RETRY_SECONDS, _update_interval())
-            log.warning("Runtime update check failed, showing the %s feed: %s", self.snapshot.feed_source or "no", exc)
+            log.warning(
+                "Runtime update check failed, showing the %s feed: %s", self.snapshot.feed_source or "no", exc
+            )
             self.snapshot = replace(self.snapshot, feed_problem=f"update check failed: {exc}")
             return
         self._next_feed_check = now + _update_interval()
         self.snapshot = replace(
-            self.snapshot, feed=feed, feed_source=CONTROL_PLANE_SOURCE, feed_checked_at=dt.datetime.now(dt.UTC),
+            self.snapshot,
+            feed=feed,
+            feed_source=CONTROL_PLANE_SOURCE,
+            feed_checked_at=dt.datetime.now(dt.UTC),
             feed_problem=None,
-        )  # fmt: skip
+        )
 
     def _check_deployment(self, client: ControlPlaneClient, deployment_id: str) -> None:
         try:
@@ -141,9 +146,12 @@ class RuntimeInfoSync:
             self.snapshot = replace(self.snapshot, control_plane_problem=str(exc))
             return
         self.snapshot = replace(
-            self.snapshot, profile=profile, components=components, components_checked_at=dt.datetime.now(dt.UTC),
+            self.snapshot,
+            profile=profile,
+            components=components,
+            components_checked_at=dt.datetime.now(dt.UTC),
             control_plane_problem=None,
-        )  # fmt: skip
+        )
 
     def start(self) -> None:
         if self._thread is not None:

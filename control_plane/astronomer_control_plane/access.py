@@ -44,9 +44,12 @@ def verify_own_token(cp: ControlPlane, session, token: str) -> dict:  # noqa: AN
         raise Unauthorized("the bearer token is not valid")
     try:
         return jwt.decode(
-            token, public_key, algorithms=["RS256"], issuer=cp.issuer,
+            token,
+            public_key,
+            algorithms=["RS256"],
+            issuer=cp.issuer,
             options={"require": ["exp", "iat", "nbf", "iss", "sub", "jti"], "verify_aud": False},
-        )  # fmt: skip
+        )
     except jwt.PyJWTError:
         raise Unauthorized("the bearer token is not valid") from None
 
@@ -82,7 +85,9 @@ def agent_deployment(deployment_id: str, request: Request, cp: ControlPlane = De
     return deployment.id
 
 
-def api_token_deployment(deployment_id: str, request: Request, cp: ControlPlane = Depends(control_plane)) -> Deployment:
+def api_token_deployment(
+    deployment_id: str, request: Request, cp: ControlPlane = Depends(control_plane)
+) -> Deployment:
     """A deployment that the presented API token (or user token) was issued for. Revoked tokens of
     either kind are refused (user tokens are revoked when the user's roles change)."""
     token = bearer_token(request)
@@ -98,7 +103,9 @@ def api_token_deployment(deployment_id: str, request: Request, cp: ControlPlane 
         audiences = claims.get("aud")
         audiences = set(audiences) if isinstance(audiences, list) else {audiences}
         if deployment is None or not audiences & {
-            deployment.id, f"workspace:{deployment.workspace_id}", f"organization:{deployment.organization_id}"
+            deployment.id,
+            f"workspace:{deployment.workspace_id}",
+            f"organization:{deployment.organization_id}",
         }:
             raise NotFound(f"deployment {deployment_id!r} not found", field="deployment_id")
         session.expunge(deployment)

@@ -10,8 +10,8 @@ from astronomer_control_plane import errors
 from astronomer_control_plane.context import ControlPlane
 from astronomer_control_plane.db import create_schema, make_engine, make_private_sqlite_files
 from astronomer_control_plane.keys import KeyStore
-from astronomer_control_plane.orm import AdminCredential
 from astronomer_control_plane.limits import BodyLimitMiddleware
+from astronomer_control_plane.orm import AdminCredential
 from astronomer_control_plane.secrets_store import digest, make_private_dir, new_secret, write_private
 from astronomer_control_plane.settings import Settings
 
@@ -49,7 +49,13 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.control_plane = bootstrap(settings)
     errors.install_handlers(app)
     app.add_middleware(BodyLimitMiddleware)
-    for router in (identity.router, management.router, deployments.router, deployments.status_router, feed.router):
+    for router in (
+        identity.router,
+        management.router,
+        deployments.router,
+        deployments.status_router,
+        feed.router,
+    ):
         app.include_router(router)
 
     @app.get("/health", tags=["status"])

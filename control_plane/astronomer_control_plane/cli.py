@@ -22,10 +22,14 @@ def _settings(args: argparse.Namespace):  # noqa: ANN202
     from astronomer_control_plane.settings import Settings
 
     return Settings(
-        data_dir=args.data_dir.resolve(), database_url=args.database_url, host=args.host, port=args.port,
-        issuer=args.issuer, feed_file=args.feed_file.resolve() if args.feed_file else None,
+        data_dir=args.data_dir.resolve(),
+        database_url=args.database_url,
+        host=args.host,
+        port=args.port,
+        issuer=args.issuer,
+        feed_file=args.feed_file.resolve() if args.feed_file else None,
         code_lifetime=dt.timedelta(seconds=args.code_lifetime),
-    )  # fmt: skip
+    )
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -41,9 +45,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if not is_loopback(settings.host):
-        print(f"WARNING: listening on {settings.host} with a development login (no passwords)", file=sys.stderr, flush=True)
+        print(
+            f"WARNING: listening on {settings.host} with a development login (no passwords)",
+            file=sys.stderr,
+            flush=True,
+        )
     app = create_app(settings)
-    print(f"control plane: {settings.resolved_issuer} (admin token in {settings.admin_token_file})", flush=True)
+    print(
+        f"control plane: {settings.resolved_issuer} (admin token in {settings.admin_token_file})", flush=True
+    )
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="info")
     return 0
 
@@ -53,10 +63,18 @@ def cmd_seed(args: argparse.Namespace) -> int:
     from astronomer_control_plane.seed import seed
 
     if not args.runtime_version:
-        print("error: seed needs --runtime-version (the Runtime release the seeded deployment runs)", file=sys.stderr)
+        print(
+            "error: seed needs --runtime-version (the Runtime release the seeded deployment runs)",
+            file=sys.stderr,
+        )
         return 2
     settings = _settings(args)
-    result = seed(bootstrap(settings), base_url=args.base_url, runtime_version=args.runtime_version, out_dir=settings.data_dir)
+    result = seed(
+        bootstrap(settings),
+        base_url=args.base_url,
+        runtime_version=args.runtime_version,
+        out_dir=settings.data_dir,
+    )
     print(result.settings_file.read_text())
     return 0
 
@@ -107,30 +125,45 @@ def add_commands(commands: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def _add_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="keys, admin token, SQLite file")
+    parser.add_argument(
+        "--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="keys, admin token, SQLite file"
+    )
     parser.add_argument("--database-url", default="", help="SQLAlchemy URL (default: SQLite in --data-dir)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8800)
     parser.add_argument("--issuer", default="", help="public URL (default http://HOST:PORT)")
-    parser.add_argument("--feed-file", type=Path, default=None,
-                        help="runtime-feed.json served at /v1/runtime-releases (`astro-runtime feed`)")
     parser.add_argument(
-        "--code-lifetime", type=_code_lifetime, default=60, metavar="SECONDS",
+        "--feed-file",
+        type=Path,
+        default=None,
+        help="runtime-feed.json served at /v1/runtime-releases (`astro-runtime feed`)",
+    )
+    parser.add_argument(
+        "--code-lifetime",
+        type=_code_lifetime,
+        default=60,
+        metavar="SECONDS",
         help="how long an unused authorization code stays valid (1-600, default 60)",
-    )  # fmt: skip
+    )
     sub = parser.add_subparsers(dest="control_plane_command", required=True)
     serve = sub.add_parser("serve", help="run the service (on 127.0.0.1 unless told otherwise)")
     serve.add_argument(
-        "--insecure-dev-login-on-public-address", action="store_true",
+        "--insecure-dev-login-on-public-address",
+        action="store_true",
         help="allow a non-loopback --host: its login is a password-less user picker, for development only",
-    )  # fmt: skip
+    )
     serve.set_defaults(run=cmd_serve)
     seed = sub.add_parser("seed", help="create the development organization, deployment and users")
     seed.add_argument("--base-url", default="http://127.0.0.1:8080", help="the local Airflow's base URL")
-    seed.add_argument("--runtime-version", default="",
-                      help="Runtime release of the seeded deployment (astro-runtime: default newest stable)")
+    seed.add_argument(
+        "--runtime-version",
+        default="",
+        help="Runtime release of the seeded deployment (astro-runtime: default newest stable)",
+    )
     seed.set_defaults(run=cmd_seed)
-    sub.add_parser("rotate-keys", help="new signing key; old ones stay published").set_defaults(run=cmd_rotate_keys)
+    sub.add_parser("rotate-keys", help="new signing key; old ones stay published").set_defaults(
+        run=cmd_rotate_keys
+    )
     openapi = sub.add_parser("openapi", help="print (or --write) the OpenAPI document")
     openapi.add_argument("--write", action="store_true", help=f"write {OPENAPI_FILE.name} in control_plane/")
     openapi.set_defaults(run=cmd_openapi)

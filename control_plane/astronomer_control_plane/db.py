@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
-
-import datetime as dt
 from pathlib import Path
 
 from sqlalchemy import DateTime, create_engine, event

@@ -94,7 +94,9 @@ def install_handlers(app: FastAPI) -> None:
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0]
         if first.get("type") == "json_invalid":
-            return error_response(422, "invalid", f"the body is not valid JSON: {first.get('ctx', {}).get('error', '')}", "body")
+            return error_response(
+                422, "invalid", f"the body is not valid JSON: {first.get('ctx', {}).get('error', '')}", "body"
+            )
         error = from_validation_errors(exc.errors())
         return error_response(error.status, error.code, error.message, error.field)
 

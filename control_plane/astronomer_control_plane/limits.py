@@ -30,7 +30,9 @@ def body_limit(path: str) -> int:
 
 
 def too_large(limit: int, what: str = "the request body") -> PayloadTooLarge:
-    return PayloadTooLarge(f"{what} is larger than the limit of {limit} bytes ({limit / MIB:g} MiB)", field="body")
+    return PayloadTooLarge(
+        f"{what} is larger than the limit of {limit} bytes ({limit / MIB:g} MiB)", field="body"
+    )
 
 
 class _BodyTooLarge(Exception):
@@ -108,7 +110,9 @@ async def read_limited_body(request: Request, *, max_bytes: int, max_decoded_byt
     the bytes received or the bytes decompressed pass their limit; nothing larger is ever held."""
     encoding = request.headers.get("Content-Encoding", "").strip().lower()
     if encoding not in ("", "identity", "gzip"):
-        raise BadRequest(f"Content-Encoding {encoding!r} is not supported (use gzip)", field="Content-Encoding")
+        raise BadRequest(
+            f"Content-Encoding {encoding!r} is not supported (use gzip)", field="Content-Encoding"
+        )
     decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS) if encoding == "gzip" else None
     received = 0
     decoded = bytearray()

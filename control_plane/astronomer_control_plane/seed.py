@@ -57,10 +57,16 @@ def seed(cp: ControlPlane, *, base_url: str, runtime_version: str, out_dir: Path
         organization = _get_or_create(session, Organization, name=ORGANIZATION)
         workspace = _get_or_create(session, Workspace, organization_id=organization.id, name=WORKSPACE)
         deployment = _get_or_create(
-            session, Deployment, {"organization_id": organization.id, "runtime_version": runtime_version,
-                                  "base_url": base_url.rstrip("/")},
-            workspace_id=workspace.id, name=DEPLOYMENT,
-        )  # fmt: skip
+            session,
+            Deployment,
+            {
+                "organization_id": organization.id,
+                "runtime_version": runtime_version,
+                "base_url": base_url.rstrip("/"),
+            },
+            workspace_id=workspace.id,
+            name=DEPLOYMENT,
+        )
         deployment.base_url, deployment.runtime_version = base_url.rstrip("/"), runtime_version
         token_on_disk = agent_token_file.read_text().strip() if agent_token_file.exists() else ""
         if not token_on_disk or digest(token_on_disk) != deployment.agent_token_hash:
@@ -70,14 +76,21 @@ def seed(cp: ControlPlane, *, base_url: str, runtime_version: str, out_dir: Path
         scope_ids = {"organization": organization.id, "workspace": workspace.id, "deployment": deployment.id}
         for email, name, scope, role in USERS:
             user = _get_or_create(session, User, {"name": name}, organization_id=organization.id, email=email)
-            _get_or_create(session, RoleBinding, user_id=user.id, scope=scope, scope_id=scope_ids[scope], role=role)
+            _get_or_create(
+                session, RoleBinding, user_id=user.id, scope=scope, scope_id=scope_ids[scope], role=role
+            )
         ids = (organization.id, workspace.id, deployment.id)
     settings_file = out_dir / "deployment.json"
     settings_file.write_text(
         json.dumps(
-            {"control_plane_url": cp.issuer, "organization_id": ids[0], "workspace_id": ids[1],
-             "deployment_id": ids[2], "agent_token_file": str(agent_token_file)},
+            {
+                "control_plane_url": cp.issuer,
+                "organization_id": ids[0],
+                "workspace_id": ids[1],
+                "deployment_id": ids[2],
+                "agent_token_file": str(agent_token_file),
+            },
             indent=2,
-        )  # fmt: skip
+        )
     )
     return SeedResult(*ids, agent_token_file=agent_token_file, settings_file=settings_file)

@@ -24,7 +24,9 @@ def _metric_summary(batches: list[tuple[dt.datetime, dict]]) -> Counter[str]:
     return totals
 
 
-def _run_summary(batches: list[tuple[dt.datetime, dict]]) -> tuple[Counter[str], list[tuple[str, str, float, str]]]:
+def _run_summary(
+    batches: list[tuple[dt.datetime, dict]],
+) -> tuple[Counter[str], list[tuple[str, str, float, str]]]:
     """Task outcomes per outcome (astronomer.task.outcome) and the DAG-run durations, newest first."""
     outcomes: Counter[str] = Counter()
     durations: list[tuple[str, str, float, str]] = []
@@ -34,7 +36,14 @@ def _run_summary(batches: list[tuple[dt.datetime, dict]]) -> tuple[Counter[str],
             if point.get("name") == "astronomer.task.outcome":
                 outcomes[tags.get("outcome", "unknown")] += point.get("value", 0)
             elif point.get("name") == "astronomer.dag_run.duration":
-                durations.append((tags.get("dag_id", "?"), tags.get("outcome", "?"), point.get("value", 0), point.get("timestamp", "")))
+                durations.append(
+                    (
+                        tags.get("dag_id", "?"),
+                        tags.get("outcome", "?"),
+                        point.get("value", 0),
+                        point.get("timestamp", ""),
+                    )
+                )
     return outcomes, sorted(durations, key=lambda item: item[3], reverse=True)
 
 
@@ -56,9 +65,12 @@ def _runs_html(batches: list[tuple[dt.datetime, dict]]) -> str:
 
 
 def render_status_page(
-    deployment_id: str, name: str, runtime_version: str, components: list[ComponentStatus],
+    deployment_id: str,
+    name: str,
+    runtime_version: str,
+    components: list[ComponentStatus],
     batches: list[tuple[dt.datetime, dict]],
-) -> str:  # fmt: skip
+) -> str:
     rows = "".join(
         f"<tr><td>{escape(c.component.value)}</td><td>{escape(c.instance_id)}</td><td>{escape(c.hostname)}</td>"
         f"<td>{c.pid}</td><td class='{c.state.value}'>{c.state.value}</td><td>{escape(c.runtime_version)}</td>"
@@ -68,7 +80,8 @@ def render_status_page(
     )
     last_push = batches[0][0].isoformat() if batches else "never"
     metrics = "".join(
-        f"<tr><td>{escape(metric)}</td><td>{value:g}</td></tr>" for metric, value in sorted(_metric_summary(batches).items())
+        f"<tr><td>{escape(metric)}</td><td>{value:g}</td></tr>"
+        for metric, value in sorted(_metric_summary(batches).items())
     )
     return (
         f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(name)}</title><style>{STYLE}</style></head>"

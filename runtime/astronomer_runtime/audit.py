@@ -104,10 +104,15 @@ def parse_report(document: dict, *, release: str, python: str, lock: Path) -> Lo
             continue
         audited += 1
         for vuln in dependency.get("vulns", []):
-            findings.append(Finding(
-                package=dependency["name"], version=dependency["version"], id=vuln["id"],
-                aliases=tuple(vuln.get("aliases") or ()), fix_versions=tuple(vuln.get("fix_versions") or ()),
-            ))  # fmt: skip
+            findings.append(
+                Finding(
+                    package=dependency["name"],
+                    version=dependency["version"],
+                    id=vuln["id"],
+                    aliases=tuple(vuln.get("aliases") or ()),
+                    fix_versions=tuple(vuln.get("fix_versions") or ()),
+                )
+            )
     return LockAudit(release, python, lock, audited, tuple(findings), tuple(skipped))
 
 
@@ -116,8 +121,17 @@ def pip_audit_command(lock: Path) -> list[str]:
     if executable is None:
         raise AuditError("pip-audit is not installed: it is in runtime/requirements-dev.txt (make venv)")
     # --no-deps --disable-pip: audit the lock's pins as written; nothing is resolved or installed.
-    return [executable, "--no-deps", "--disable-pip", "--requirement", str(lock), "--format", "json",
-            "--progress-spinner", "off"]  # fmt: skip
+    return [
+        executable,
+        "--no-deps",
+        "--disable-pip",
+        "--requirement",
+        str(lock),
+        "--format",
+        "json",
+        "--progress-spinner",
+        "off",
+    ]
 
 
 def audit_lock(release: str, python: str, lock: Path) -> LockAudit:
@@ -131,7 +145,9 @@ def audit_lock(release: str, python: str, lock: Path) -> LockAudit:
     try:
         document = json.loads(result.stdout)
     except json.JSONDecodeError:
-        raise AuditError(f"pip-audit on {lock} failed (exit {result.returncode}): {result.stderr.strip()[-1500:]}") from None
+        raise AuditError(
+            f"pip-audit on {lock} failed (exit {result.returncode}): {result.stderr.strip()[-1500:]}"
+        ) from None
     return parse_report(document, release=release, python=python, lock=lock)
 
 
@@ -152,8 +168,11 @@ def judge(audit: LockAudit, release: Release) -> Verdict:
 
 def locks_of(catalog: Catalog, names: Iterable[str] | None = None) -> list[tuple[Release, str, Path]]:
     releases = [catalog.get(name) for name in names] if names else catalog.releases
-    return [(release, python, LOCKS_DIR / release.name / f"python{python}.txt")
-            for release in releases for python in release.python.supported]  # fmt: skip
+    return [
+        (release, python, LOCKS_DIR / release.name / f"python{python}.txt")
+        for release in releases
+        for python in release.python.supported
+    ]
 
 
 def describe(verdict: Verdict) -> list[str]:
@@ -167,15 +186,21 @@ def describe(verdict: Verdict) -> list[str]:
     lines = [head]
     if audit.skipped:
         reasons = sorted({reason.split(":")[0] for _, reason in audit.skipped})
-        lines.append(f"  INCOMPLETE: {len(audit.skipped)} packages could not be looked up "
-                     f"(e.g. {audit.skipped[0][0]}): {'; '.join(reasons)}. pip-audit needs "
-                     "https://pypi.org/pypi/<name>/<version>/json; a clean result needs every package audited")  # fmt: skip
+        lines.append(
+            f"  INCOMPLETE: {len(audit.skipped)} packages could not be looked up "
+            f"(e.g. {audit.skipped[0][0]}): {'; '.join(reasons)}. pip-audit needs "
+            "https://pypi.org/pypi/<name>/<version>/json; a clean result needs every package audited"
+        )
     for finding in verdict.unrecorded:
-        lines.append(f"  NOT RECORDED: {finding} -> add it to versions.yaml releases[{audit.release}].changelog.security "
-                     f"(cve: {finding.record_id}, status: accepted, summary: why) or upgrade {finding.package}")  # fmt: skip
+        lines.append(
+            f"  NOT RECORDED: {finding} -> add it to versions.yaml releases[{audit.release}].changelog.security "
+            f"(cve: {finding.record_id}, status: accepted, summary: why) or upgrade {finding.package}"
+        )
     for finding in verdict.recorded_as_fixed:
-        lines.append(f"  STILL PRESENT: {finding} is recorded as fixed in releases[{audit.release}].changelog.security, "
-                     f"but the lock still pins the vulnerable {finding.package}=={finding.version}")  # fmt: skip
+        lines.append(
+            f"  STILL PRESENT: {finding} is recorded as fixed in releases[{audit.release}].changelog.security, "
+            f"but the lock still pins the vulnerable {finding.package}=={finding.version}"
+        )
     lines += [f"  accepted: {finding}" for finding in verdict.accepted]
     return lines
 

@@ -10,14 +10,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from astronomer_runtime import locks, paths
-from astronomer_runtime.catalog import Catalog, load_catalog
-from astronomer_runtime.catalog import views
+from astronomer_runtime.catalog import Catalog, load_catalog, views
 from astronomer_runtime.errors import RuntimeToolError
 
 
 def _table(rows: list[list[str]]) -> str:
     widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows)
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows
+    )
 
 
 def cmd_list(catalog: Catalog, args: argparse.Namespace) -> int:
@@ -26,11 +27,18 @@ def cmd_list(catalog: Catalog, args: argparse.Namespace) -> int:
     for release in catalog.releases:
         lifecycle = catalog.lifecycle(release)
         python = ", ".join(f"{p}*" if p == release.python.default else p for p in release.python.supported)
-        rows.append([
-            release.name, release.airflow, python, release.channel.value, "yes" if release.lts else "no",
-            catalog.status(release, on).value, lifecycle.end_of_maintenance.isoformat(),
-            str((lifecycle.end_of_maintenance - on).days),
-        ])  # fmt: skip
+        rows.append(
+            [
+                release.name,
+                release.airflow,
+                python,
+                release.channel.value,
+                "yes" if release.lts else "no",
+                catalog.status(release, on).value,
+                lifecycle.end_of_maintenance.isoformat(),
+                str((lifecycle.end_of_maintenance - on).days),
+            ]
+        )
     print(_table(rows))
     print(f"\n* default Python. Status as of {on.isoformat()}.")
     return 0
@@ -98,7 +106,9 @@ def cmd_lock(catalog: Catalog, args: argparse.Namespace) -> int:
     for problem in problems:
         print(problem, file=sys.stderr)
     if not problems:
-        print("locks are up to date" if (args.check or args.offline) else f"wrote {len(lock_targets)} lock(s)")
+        print(
+            "locks are up to date" if (args.check or args.offline) else f"wrote {len(lock_targets)} lock(s)"
+        )
     return 1 if problems else 0
 
 
@@ -118,11 +128,14 @@ def cmd_dev(catalog: Catalog, args: argparse.Namespace) -> int:
     home = LocalHome(path=args.home.resolve(), project=args.project.resolve(), port=args.port)
     write_release_files(home, views.feed(catalog).to_json(), views.manifest(release).to_json())
     control_plane = (
-        None if args.without_control_plane
+        None
+        if args.without_control_plane
         else LocalControlPlane(
-            data_dir=home.path.parent / "control-plane", port=args.control_plane_port, catalog_file=args.catalog.resolve()
+            data_dir=home.path.parent / "control-plane",
+            port=args.control_plane_port,
+            catalog_file=args.catalog.resolve(),
         )
-    )  # fmt: skip
+    )
     return runner.run(home, runtime_version=release.name, control_plane=control_plane)
 
 
@@ -137,7 +150,9 @@ def cmd_control_plane(catalog: Catalog, args: argparse.Namespace) -> int:
         args.runtime_version = catalog.newest_stable().name
     if args.feed_file is None:
         document = views.feed(catalog).to_json() + "\n"
-        args.feed_file = paths.LOCAL_DIR / "feeds" / f"{hashlib.sha256(document.encode()).hexdigest()[:16]}.json"
+        args.feed_file = (
+            paths.LOCAL_DIR / "feeds" / f"{hashlib.sha256(document.encode()).hexdigest()[:16]}.json"
+        )
         if not args.feed_file.is_file():
             args.feed_file.parent.mkdir(parents=True, exist_ok=True)
             partial = args.feed_file.with_suffix(f".{os.getpid()}.tmp")
@@ -155,7 +170,9 @@ def _date(value: str) -> dt.date:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="astro-runtime", description=__doc__)
-    parser.add_argument("--catalog", type=Path, default=paths.CATALOG_FILE, help="catalog file (default: versions.yaml)")
+    parser.add_argument(
+        "--catalog", type=Path, default=paths.CATALOG_FILE, help="catalog file (default: versions.yaml)"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     versions = commands.add_parser("versions", help="list, show and compare Runtime releases")
@@ -166,30 +183,48 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("release")
     show.set_defaults(handler=cmd_show)
     for sub in (listing, show):
-        sub.add_argument("--on", type=_date, default=dt.date.today(), help="status as of this date (default today)")
+        sub.add_argument(
+            "--on", type=_date, default=dt.date.today(), help="status as of this date (default today)"
+        )
     compare = versions_commands.add_parser("diff", help="what changes from one release to another")
     compare.add_argument("old")
     compare.add_argument("new")
     compare.set_defaults(handler=cmd_diff)
 
-    commands.add_parser("feed", help="the update feed as Astro-compatible JSON").set_defaults(handler=cmd_feed)
+    commands.add_parser("feed", help="the update feed as Astro-compatible JSON").set_defaults(
+        handler=cmd_feed
+    )
 
     lock = commands.add_parser("lock", help="regenerate the locks under runtime/locks from PyPI")
-    lock.add_argument("--check", action="store_true", help="regenerate in memory; fail if a committed lock differs")
-    lock.add_argument("--offline", action="store_true", help="check committed locks against the catalog, no network")
+    lock.add_argument(
+        "--check", action="store_true", help="regenerate in memory; fail if a committed lock differs"
+    )
+    lock.add_argument(
+        "--offline", action="store_true", help="check committed locks against the catalog, no network"
+    )
     lock.add_argument("--release", action="append", help="only this release (repeatable)")
     lock.set_defaults(handler=cmd_lock)
 
-    audit = commands.add_parser("audit", help="pip-audit every lock; findings must be in the release's changelog")
+    audit = commands.add_parser(
+        "audit", help="pip-audit every lock; findings must be in the release's changelog"
+    )
     audit.add_argument("--release", action="append", help="only this release (repeatable)")
     audit.set_defaults(handler=cmd_audit)
 
-    dev = commands.add_parser("dev", help="run the local runtime (api-server, scheduler, dag-processor, triggerer)")
+    dev = commands.add_parser(
+        "dev", help="run the local runtime (api-server, scheduler, dag-processor, triggerer)"
+    )
     dev.add_argument("--port", type=int, default=8080)
-    dev.add_argument("--home", type=Path, default=paths.LOCAL_DIR / "airflow", help="AIRFLOW_HOME (default .local/airflow)")
+    dev.add_argument(
+        "--home", type=Path, default=paths.LOCAL_DIR / "airflow", help="AIRFLOW_HOME (default .local/airflow)"
+    )
     dev.add_argument("--control-plane-port", type=int, default=8800, help="reference control plane port")
-    dev.add_argument("--project", type=Path, default=paths.REPO_ROOT,
-                     help="Astro-layout project to run: its dags/, plugins/ and include/ (default: this checkout)")
+    dev.add_argument(
+        "--project",
+        type=Path,
+        default=paths.REPO_ROOT,
+        help="Astro-layout project to run: its dags/, plugins/ and include/ (default: this checkout)",
+    )
     dev.add_argument("--without-control-plane", action="store_true", help="plain Airflow, no control plane")
     dev.set_defaults(handler=cmd_dev)
 

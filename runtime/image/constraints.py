@@ -54,7 +54,10 @@ def closure(roots: tuple[str, ...] = ROOTS) -> dict[str, str]:
 def main() -> int:
     pins = closure()
     if "apache-airflow" not in pins:
-        print("constraints.py: apache-airflow is not installed in this Python; run it with the Runtime venv", file=sys.stderr)
+        print(
+            "constraints.py: apache-airflow is not installed in this Python; run it with the Runtime venv",
+            file=sys.stderr,
+        )
         return 1
     print("# Astronomer Runtime: Airflow and its core dependencies, pinned (generated at build time).")
     print("# Applied to every pip and uv install through pip.conf, PIP_CONSTRAINT and UV_CONSTRAINT.")

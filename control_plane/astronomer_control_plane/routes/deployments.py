@@ -36,9 +36,12 @@ AGENT = Depends(agent_deployment)
 
 @router.put("/components/{instance_id}")
 def register_component(
-    body: ComponentRegistration, response: Response, instance_id: InstanceId,
-    deployment: str = AGENT, cp: ControlPlane = CP,
-) -> dict[str, str]:  # fmt: skip
+    body: ComponentRegistration,
+    response: Response,
+    instance_id: InstanceId,
+    deployment: str = AGENT,
+    cp: ControlPlane = CP,
+) -> dict[str, str]:
     response.status_code = 201 if agents.register(cp, deployment, instance_id, body) else 200
     return {"instance_id": instance_id}
 
@@ -67,10 +70,22 @@ def list_components(deployment: str = AGENT, cp: ControlPlane = CP) -> list[Comp
 
 
 @router.post(
-    "/metrics", status_code=202,
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": MetricBatch.model_json_schema(ref_template="#/components/schemas/{model}")}}}},
-)  # fmt: skip
-async def push_metrics(request: Request, deployment: str = AGENT, cp: ControlPlane = CP) -> MetricBatchAccepted:
+    "/metrics",
+    status_code=202,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": MetricBatch.model_json_schema(ref_template="#/components/schemas/{model}")
+                }
+            },
+        }
+    },
+)
+async def push_metrics(
+    request: Request, deployment: str = AGENT, cp: ControlPlane = CP
+) -> MetricBatchAccepted:
     raw = await read_limited_body(
         request, max_bytes=limits.MAX_METRICS_BODY_BYTES, max_decoded_bytes=limits.MAX_METRICS_DECODED_BYTES
     )
@@ -92,7 +107,10 @@ def revoked_tokens(
 def deployment_endpoint(deployment: Deployment = Depends(api_token_deployment)) -> DeploymentEndpoint:
     """For API-token holders (e.g. the astro_deployment connection): the deployment's Airflow URL."""
     return DeploymentEndpoint(
-        id=deployment.id, name=deployment.name, base_url=deployment.base_url, runtime_version=deployment.runtime_version
+        id=deployment.id,
+        name=deployment.name,
+        base_url=deployment.base_url,
+        runtime_version=deployment.runtime_version,
     )
 
 
@@ -108,7 +126,10 @@ def status_page(deployment_id: str = Path(max_length=40), cp: ControlPlane = CP)
             raise NotFound(f"deployment {deployment_id!r} not found", field="deployment_id")
         name, runtime_version = deployment.name, deployment.runtime_version
     html = render_status_page(
-        deployment_id, name, runtime_version, agents.components(cp, deployment_id),
+        deployment_id,
+        name,
+        runtime_version,
+        agents.components(cp, deployment_id),
         agents.latest_metric_batches(cp, deployment_id),
-    )  # fmt: skip
+    )
     return HTMLResponse(html)

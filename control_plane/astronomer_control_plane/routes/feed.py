@@ -25,7 +25,9 @@ def runtime_releases(cp: ControlPlane = Depends(control_plane)) -> dict[str, Any
 
     feed_file = cp.settings.feed_file
     if feed_file is None or not feed_file.is_file():
-        raise NotFound(f"no update feed: start the control plane with --feed-file (missing: {feed_file})", field="feed")
+        raise NotFound(
+            f"no update feed: start the control plane with --feed-file (missing: {feed_file})", field="feed"
+        )
     try:
         feed = RuntimeFeed.model_validate_json(feed_file.read_bytes())
     except ValidationError as exc:

@@ -48,12 +48,20 @@ def authorize_page(
         deployment = identity.check_client(session, client_id, redirect_uri)
         users = identity.org_users(session, deployment)
         name = deployment.name
-    fields = {"client_id": client_id, "redirect_uri": redirect_uri, "state": state, "code_challenge": code_challenge}
+    fields = {
+        "client_id": client_id,
+        "redirect_uri": redirect_uri,
+        "state": state,
+        "code_challenge": code_challenge,
+    }
     hidden = "".join(f'<input type="hidden" name="{k}" value="{escape(v)}">' for k, v in fields.items())
     buttons = "".join(
-        f'<button name="user_id" value="{escape(u.id)}">{escape(u.name)} &lt;{escape(u.email)}&gt;</button>' for u in users
+        f'<button name="user_id" value="{escape(u.id)}">{escape(u.name)} &lt;{escape(u.email)}&gt;</button>'
+        for u in users
     )
-    return HTMLResponse(PICKER.format(deployment=escape(name), hidden=hidden, buttons=buttons or "<p>No users.</p>"))
+    return HTMLResponse(
+        PICKER.format(deployment=escape(name), hidden=hidden, buttons=buttons or "<p>No users.</p>")
+    )
 
 
 LOGGED_OUT = """<!doctype html><html><head><meta charset="utf-8"><title>Signed out</title>
@@ -84,7 +92,12 @@ def authorize(
     cp: ControlPlane = Depends(control_plane),
 ) -> RedirectResponse:
     target = identity.issue_code(
-        cp, client_id=client_id, redirect_uri=redirect_uri, state=state, code_challenge=code_challenge, user_id=user_id
+        cp,
+        client_id=client_id,
+        redirect_uri=redirect_uri,
+        state=state,
+        code_challenge=code_challenge,
+        user_id=user_id,
     )
     return RedirectResponse(target, status_code=303)
 
@@ -99,5 +112,10 @@ def token(
     cp: ControlPlane = Depends(control_plane),
 ) -> TokenResponse:
     return identity.exchange_code(
-        cp, grant_type=grant_type, code=code, redirect_uri=redirect_uri, client_id=client_id, code_verifier=code_verifier
+        cp,
+        grant_type=grant_type,
+        code=code,
+        redirect_uri=redirect_uri,
+        client_id=client_id,
+        code_verifier=code_verifier,
     )

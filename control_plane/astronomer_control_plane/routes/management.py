@@ -33,7 +33,9 @@ CALLER = Depends(management_caller)
 
 
 @router.post("", status_code=201)
-def create_organization(body: OrganizationIn, cp: ControlPlane = CP, caller: Caller = CALLER) -> OrganizationOut:
+def create_organization(
+    body: OrganizationIn, cp: ControlPlane = CP, caller: Caller = CALLER
+) -> OrganizationOut:
     return svc.create_organization(cp, caller, body)
 
 
@@ -48,7 +50,9 @@ def get_organization(org: Id, cp: ControlPlane = CP, caller: Caller = CALLER) ->
 
 
 @router.post("/{org}/workspaces", status_code=201)
-def create_workspace(body: WorkspaceIn, org: Id, cp: ControlPlane = CP, caller: Caller = CALLER) -> WorkspaceOut:
+def create_workspace(
+    body: WorkspaceIn, org: Id, cp: ControlPlane = CP, caller: Caller = CALLER
+) -> WorkspaceOut:
     return svc.create_workspace(cp, caller, org, body)
 
 
@@ -70,9 +74,7 @@ def list_deployments(org: Id, cp: ControlPlane = CP, caller: Caller = CALLER) ->
 
 
 @router.get("/{org}/deployments/{deployment}")
-def get_deployment(
-    org: Id, deployment: Id, cp: ControlPlane = CP, caller: Caller = CALLER
-) -> DeploymentOut:
+def get_deployment(org: Id, deployment: Id, cp: ControlPlane = CP, caller: Caller = CALLER) -> DeploymentOut:
     return svc.get_deployment(cp, caller, org, deployment)
 
 
@@ -106,7 +108,9 @@ def set_user_roles(
 
 
 @router.post("/{org}/tokens", status_code=201)
-def create_api_token(body: ApiTokenIn, org: Id, cp: ControlPlane = CP, caller: Caller = CALLER) -> ApiTokenCreated:
+def create_api_token(
+    body: ApiTokenIn, org: Id, cp: ControlPlane = CP, caller: Caller = CALLER
+) -> ApiTokenCreated:
     return svc.create_api_token(cp, caller, org, body)
 
 

@@ -56,7 +56,9 @@ def heartbeat(cp: ControlPlane, deployment_id: str, instance_id: str, body: Hear
     with cp.transaction() as session:
         record = session.get(ComponentInstance, (deployment_id, instance_id))
         if record is None or record.deregistered_at is not None:
-            raise NotFound(f"instance {instance_id!r} is not registered; register it first", field="instance_id")
+            raise NotFound(
+                f"instance {instance_id!r} is not registered; register it first", field="instance_id"
+            )
         record.last_heartbeat_at = utcnow()
         record.last_heartbeat = body.model_dump(mode="json")
 
@@ -91,10 +93,14 @@ def profile(cp: ControlPlane, deployment_id: str) -> DeploymentProfile:
         organization = session.get(Organization, deployment.organization_id)
         workspace = session.get(Workspace, deployment.workspace_id)
         return DeploymentProfile(
-            organization_id=deployment.organization_id, organization_name=organization.name if organization else "",
-            workspace_id=deployment.workspace_id, workspace_name=workspace.name if workspace else "",
-            deployment_id=deployment.id, deployment_name=deployment.name, runtime_version=deployment.runtime_version,
-        )  # fmt: skip
+            organization_id=deployment.organization_id,
+            organization_name=organization.name if organization else "",
+            workspace_id=deployment.workspace_id,
+            workspace_name=workspace.name if workspace else "",
+            deployment_id=deployment.id,
+            deployment_name=deployment.name,
+            runtime_version=deployment.runtime_version,
+        )
 
 
 def components(cp: ControlPlane, deployment_id: str) -> list[ComponentStatus]:
@@ -128,11 +134,17 @@ def ingest_metrics(cp: ControlPlane, deployment_id: str, batch: MetricBatch) -> 
         )
         if existing is not None:
             return MetricBatchAccepted(accepted=0, duplicate=True)
-        session.add(MetricBatchRecord(deployment_id=deployment_id, batch_id=batch.batch_id, batch=batch.model_dump(mode="json")))
+        session.add(
+            MetricBatchRecord(
+                deployment_id=deployment_id, batch_id=batch.batch_id, batch=batch.model_dump(mode="json")
+            )
+        )
     return MetricBatchAccepted(accepted=len(batch.points))
 
 
-def latest_metric_batches(cp: ControlPlane, deployment_id: str, limit: int = 20) -> list[tuple[dt.datetime, dict]]:
+def latest_metric_batches(
+    cp: ControlPlane, deployment_id: str, limit: int = 20
+) -> list[tuple[dt.datetime, dict]]:
     with cp.transaction() as session:
         query = (
             select(MetricBatchRecord)

@@ -27,8 +27,8 @@ from astronomer_control_plane.orm import (
     utcnow,
 )
 from astronomer_control_plane.schemas import TokenResponse
-from astronomer_control_plane.services import revocations
 from astronomer_control_plane.secrets_store import digest
+from astronomer_control_plane.services import revocations
 from astronomer_plugins.control_plane.models import AstroRoles, DagGrant, TokenKind
 
 _PKCE_VERIFIER_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
@@ -83,11 +83,17 @@ def check_pkce_request(code_challenge: str, code_challenge_method: str, response
     if code_challenge_method != "S256":
         raise BadRequest("code_challenge_method must be 'S256'", field="code_challenge_method")
     if not 43 <= len(code_challenge) <= 128:
-        raise BadRequest("code_challenge must be a base64url SHA-256 digest (43 characters)", field="code_challenge")
+        raise BadRequest(
+            "code_challenge must be a base64url SHA-256 digest (43 characters)", field="code_challenge"
+        )
 
 
 def org_users(session: Session, deployment: Deployment) -> list[User]:
-    return list(session.scalars(select(User).where(User.organization_id == deployment.organization_id).order_by(User.email)))
+    return list(
+        session.scalars(
+            select(User).where(User.organization_id == deployment.organization_id).order_by(User.email)
+        )
+    )
 
 
 def issue_code(
@@ -104,10 +110,14 @@ def issue_code(
         code = secrets.token_urlsafe(32)
         session.add(
             AuthorizationCode(
-                code_hash=digest(code), deployment_id=deployment.id, user_id=user.id, redirect_uri=redirect_uri,
-                code_challenge=code_challenge, expires_at=utcnow() + cp.settings.code_lifetime,
+                code_hash=digest(code),
+                deployment_id=deployment.id,
+                user_id=user.id,
+                redirect_uri=redirect_uri,
+                code_challenge=code_challenge,
+                expires_at=utcnow() + cp.settings.code_lifetime,
             )
-        )  # fmt: skip
+        )
     return f"{redirect_uri}?{urlencode({'code': code, 'state': state})}"
 
 
@@ -130,11 +140,14 @@ def exchange_code(
         # burnt even when the checks below fail.
         claimed = session.execute(
             update(AuthorizationCode)
-            .where(AuthorizationCode.code_hash == digest(code), AuthorizationCode.used.is_(False),
-                   AuthorizationCode.expires_at >= utcnow())
+            .where(
+                AuthorizationCode.code_hash == digest(code),
+                AuthorizationCode.used.is_(False),
+                AuthorizationCode.expires_at >= utcnow(),
+            )
             .values(used=True)
             .execution_options(synchronize_session=False)
-        )  # fmt: skip
+        )
         if claimed.rowcount != 1:
             raise invalid
         record = session.get(AuthorizationCode, digest(code))
@@ -157,10 +170,12 @@ def exchange_code(
             token = cp.keys.sign(session, claims)
             session.add(
                 IssuedUserToken(
-                    jti=claims["jti"], user_id=user.id, organization_id=user.organization_id,
+                    jti=claims["jti"],
+                    user_id=user.id,
+                    organization_id=user.organization_id,
                     expires_at=dt.datetime.fromtimestamp(claims["exp"], dt.UTC),
                 )
-            )  # fmt: skip
+            )
     if error is not None:
         raise error
     return TokenResponse(access_token=token, expires_in=int(lifetime.total_seconds()))
@@ -184,7 +199,9 @@ def deployment_roles(session: Session, user: User, deployment: Deployment) -> As
     bindings = list(session.scalars(select(RoleBinding).where(RoleBinding.user_id == user.id)))
 
     def scoped(scope: str, scope_id: str) -> list[str]:
-        return [b.role for b in bindings if b.scope == scope and b.scope_id == scope_id and not _is_dag_grant(b)]
+        return [
+            b.role for b in bindings if b.scope == scope and b.scope_id == scope_id and not _is_dag_grant(b)
+        ]
 
     dags = [
         DagGrant(role=b.role, dag_id=b.dag_id, prefix=b.dag_prefix, tag=b.dag_tag)
@@ -212,7 +229,9 @@ def user_claims(
         "email": user.email,
         "astro_kind": TokenKind.USER.value,
         "astro_org": deployment.organization_id,
-        "astro_roles": deployment_roles(session, user, deployment).model_dump(exclude_none=True, exclude_defaults=True),
+        "astro_roles": deployment_roles(session, user, deployment).model_dump(
+            exclude_none=True, exclude_defaults=True
+        ),
     }
 
 

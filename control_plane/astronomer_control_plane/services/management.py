@@ -89,14 +89,19 @@ def get_organization(cp: ControlPlane, caller: Caller, organization_id: str) -> 
 
 
 # Workspaces
-def create_workspace(cp: ControlPlane, caller: Caller, organization_id: str, body: WorkspaceIn) -> WorkspaceOut:
+def create_workspace(
+    cp: ControlPlane, caller: Caller, organization_id: str, body: WorkspaceIn
+) -> WorkspaceOut:
     with cp.transaction() as session:
         _organization(session, caller, organization_id)
         _unique(
             session,
-            select(Workspace).where(Workspace.organization_id == organization_id, Workspace.name == body.name),
-            "name", body.name,
-        )  # fmt: skip
+            select(Workspace).where(
+                Workspace.organization_id == organization_id, Workspace.name == body.name
+            ),
+            "name",
+            body.name,
+        )
         workspace = Workspace(organization_id=organization_id, name=body.name)
         session.add(workspace)
         session.flush()
@@ -111,17 +116,24 @@ def list_workspaces(cp: ControlPlane, caller: Caller, organization_id: str) -> l
 
 
 # Deployments
-def create_deployment(cp: ControlPlane, caller: Caller, organization_id: str, body: DeploymentIn) -> DeploymentCreated:
+def create_deployment(
+    cp: ControlPlane, caller: Caller, organization_id: str, body: DeploymentIn
+) -> DeploymentCreated:
     with cp.transaction() as session:
         _organization(session, caller, organization_id)
         _in_organization(session, Workspace, body.workspace_id, organization_id, "workspace_id")
         _unique(
             session,
-            select(Deployment).where(Deployment.workspace_id == body.workspace_id, Deployment.name == body.name),
-            "name", body.name,
-        )  # fmt: skip
+            select(Deployment).where(
+                Deployment.workspace_id == body.workspace_id, Deployment.name == body.name
+            ),
+            "name",
+            body.name,
+        )
         agent_token = new_secret("astro_agent")
-        deployment = Deployment(organization_id=organization_id, agent_token_hash=digest(agent_token), **body.model_dump())
+        deployment = Deployment(
+            organization_id=organization_id, agent_token_hash=digest(agent_token), **body.model_dump()
+        )
         session.add(deployment)
         session.flush()
         return DeploymentCreated(deployment=DeploymentOut.model_validate(deployment), agent_token=agent_token)
@@ -130,11 +142,15 @@ def create_deployment(cp: ControlPlane, caller: Caller, organization_id: str, bo
 def list_deployments(cp: ControlPlane, caller: Caller, organization_id: str) -> list[DeploymentOut]:
     with cp.transaction() as session:
         _organization(session, caller, organization_id)
-        query = select(Deployment).where(Deployment.organization_id == organization_id).order_by(Deployment.name)
+        query = (
+            select(Deployment).where(Deployment.organization_id == organization_id).order_by(Deployment.name)
+        )
         return [DeploymentOut.model_validate(d) for d in session.scalars(query)]
 
 
-def get_deployment(cp: ControlPlane, caller: Caller, organization_id: str, deployment_id: str) -> DeploymentOut:
+def get_deployment(
+    cp: ControlPlane, caller: Caller, organization_id: str, deployment_id: str
+) -> DeploymentOut:
     with cp.transaction() as session:
         _organization(session, caller, organization_id)
         return DeploymentOut.model_validate(
@@ -153,7 +169,9 @@ def rotate_agent_token(cp: ControlPlane, caller: Caller, organization_id: str, d
 
 # Users and roles
 def _user_out(session: Session, user: User) -> UserOut:
-    bindings = session.scalars(select(RoleBinding).where(RoleBinding.user_id == user.id).order_by(RoleBinding.id))
+    bindings = session.scalars(
+        select(RoleBinding).where(RoleBinding.user_id == user.id).order_by(RoleBinding.id)
+    )
     out = UserOut.model_validate(user)
     out.roles = [RoleBindingOut.model_validate(b) for b in bindings]
     return out
@@ -165,8 +183,9 @@ def create_user(cp: ControlPlane, caller: Caller, organization_id: str, body: Us
         _unique(
             session,
             select(User).where(User.organization_id == organization_id, User.email == body.email),
-            "email", body.email,
-        )  # fmt: skip
+            "email",
+            body.email,
+        )
         user = User(organization_id=organization_id, **body.model_dump())
         session.add(user)
         session.flush()
@@ -176,7 +195,9 @@ def create_user(cp: ControlPlane, caller: Caller, organization_id: str, body: Us
 def list_users(cp: ControlPlane, caller: Caller, organization_id: str) -> list[UserOut]:
     with cp.transaction() as session:
         _organization(session, caller, organization_id)
-        users = session.scalars(select(User).where(User.organization_id == organization_id).order_by(User.email))
+        users = session.scalars(
+            select(User).where(User.organization_id == organization_id).order_by(User.email)
+        )
         return [_user_out(session, u) for u in users]
 
 
@@ -224,13 +245,17 @@ def _revoke_user_tokens(session: Session, user: User) -> None:
     """Tokens carry the roles they were issued with: when roles change, revoke the user's live tokens
     (deployments refuse them after their next revocation poll; the user logs in again)."""
     revocations.lock(session, user.organization_id)
-    live = select(IssuedUserToken).where(IssuedUserToken.user_id == user.id, IssuedUserToken.expires_at > utcnow())
+    live = select(IssuedUserToken).where(
+        IssuedUserToken.user_id == user.id, IssuedUserToken.expires_at > utcnow()
+    )
     for token in list(session.scalars(live)):
         revocations.record(session, user.organization_id, token.jti, token.expires_at)
 
 
 # API tokens
-def create_api_token(cp: ControlPlane, caller: Caller, organization_id: str, body: ApiTokenIn) -> ApiTokenCreated:
+def create_api_token(
+    cp: ControlPlane, caller: Caller, organization_id: str, body: ApiTokenIn
+) -> ApiTokenCreated:
     with cp.transaction() as session:
         _organization(session, caller, organization_id)
         _check_scope(session, organization_id, body.scope, body.scope_id, "scope_id")
@@ -238,11 +263,17 @@ def create_api_token(cp: ControlPlane, caller: Caller, organization_id: str, bod
             allowed = ", ".join(roles.ROLES_BY_SCOPE[body.scope])
             raise BadRequest(f"role {body.role!r} is not one of {allowed}", field="role")
         token = ApiToken(
-            id=new_id("tok"), organization_id=organization_id, name=body.name, description=body.description,
-            scope=body.scope, scope_id=body.scope_id, role=body.role, token_hash="",
+            id=new_id("tok"),
+            organization_id=organization_id,
+            name=body.name,
+            description=body.description,
+            scope=body.scope,
+            scope_id=body.scope_id,
+            role=body.role,
+            token_hash="",
             dag_selectors=[selector.model_dump(exclude_none=True) for selector in body.dags],
             expires_at=utcnow() + dt.timedelta(days=body.expires_in_days),
-        )  # fmt: skip
+        )
         secret = cp.keys.sign(session, api_token_claims(cp.issuer, token))
         token.token_hash = digest(secret)
         session.add(token)
@@ -253,7 +284,9 @@ def create_api_token(cp: ControlPlane, caller: Caller, organization_id: str, bod
 def list_api_tokens(cp: ControlPlane, caller: Caller, organization_id: str) -> list[ApiTokenOut]:
     with cp.transaction() as session:
         _organization(session, caller, organization_id)
-        query = select(ApiToken).where(ApiToken.organization_id == organization_id).order_by(ApiToken.created_at)
+        query = (
+            select(ApiToken).where(ApiToken.organization_id == organization_id).order_by(ApiToken.created_at)
+        )
         return [ApiTokenOut.model_validate(t) for t in session.scalars(query)]
 
 

@@ -25,7 +25,9 @@ def lock(session: Session, organization_id: str) -> None:
     # NO KEY UPDATE: conflicts with itself, not with the key-share locks of foreign-key checks, so
     # creating workspaces, users or tokens in the organization is not blocked meanwhile.
     # (SQLAlchemy spells FOR NO KEY UPDATE `key_share=True`.)
-    session.execute(select(Organization.id).where(Organization.id == organization_id).with_for_update(key_share=True))
+    session.execute(
+        select(Organization.id).where(Organization.id == organization_id).with_for_update(key_share=True)
+    )
 
 
 def record(session: Session, organization_id: str, jti: str, expires_at: dt.datetime | None) -> None:

@@ -87,7 +87,9 @@ def parse_catalog(text: str, source: str) -> Catalog:
         try:
             release = Release.model_validate(item)
         except ValidationError as exc:
-            problems += [f"{source}: {_location(label, error['loc'])}: {_message(error)}" for error in exc.errors()]
+            problems += [
+                f"{source}: {_location(label, error['loc'])}: {_message(error)}" for error in exc.errors()
+            ]
             continue
         releases.append(release)
         problems += [f"{source}: {p.field}: {p.message}" for p in rules.release_problems(release)]

@@ -31,7 +31,7 @@ def _exact_version(value: str) -> str:
 
 def _python_version(value: str) -> str:
     if not re.fullmatch(r"3\.\d{1,2}", value):
-        raise ValueError(f"{value!r} is not a Python version like \"3.12\" (quote it in YAML)")
+        raise ValueError(f'{value!r} is not a Python version like "3.12" (quote it in YAML)')
     return value
 
 
@@ -74,7 +74,9 @@ class SecurityFix(_Strict):
     """A known vulnerability and what this release does about it (`astro-runtime audit` checks it).
     `cve` is the CVE id, or the advisory id (GHSA-..., PYSEC-...) when the advisory has no CVE."""
 
-    cve: Annotated[str, Field(pattern=r"^(CVE-\d{4}-\d{4,}|GHSA(-[23456789cfghjmpqrvwx]{4}){3}|PYSEC-\d{4}-\d+)$")]
+    cve: Annotated[
+        str, Field(pattern=r"^(CVE-\d{4}-\d{4,}|GHSA(-[23456789cfghjmpqrvwx]{4}){3}|PYSEC-\d{4}-\d+)$")
+    ]
     summary: str = Field(min_length=1)
     status: SecurityStatus = SecurityStatus.FIXED
     package: str | None = None

@@ -26,10 +26,15 @@ def release_problems(release: Release) -> list[Problem]:
     supported = release.python.supported
     if release.python.default not in supported:
         problems.append(
-            Problem(_field(release, "python.default"), f"{release.python.default} is not in supported [{', '.join(supported)}]")
+            Problem(
+                _field(release, "python.default"),
+                f"{release.python.default} is not in supported [{', '.join(supported)}]",
+            )
         )
     if len(set(supported)) != len(supported):
-        problems.append(Problem(_field(release, "python.supported"), f"lists a version twice: [{', '.join(supported)}]"))
+        problems.append(
+            Problem(_field(release, "python.supported"), f"lists a version twice: [{', '.join(supported)}]")
+        )
     airflow = Version(release.airflow)
     major, minor, _ = release.sort_key
     if (airflow.major, airflow.minor) != (major, minor):
@@ -77,8 +82,13 @@ def catalog_problems(catalog: Catalog) -> list[Problem]:
             )
         if Version(release.airflow) < Version(previous.airflow):
             problems.append(
-                Problem(_field(release, "airflow"), f"{release.airflow} is older than {previous.name}'s {previous.airflow}")
+                Problem(
+                    _field(release, "airflow"),
+                    f"{release.airflow} is older than {previous.name}'s {previous.airflow}",
+                )
             )
         if release.lts != previous.lts:
-            problems.append(Problem(_field(release, "lts"), f"differs from {previous.name}: a line is LTS as a whole"))
+            problems.append(
+                Problem(_field(release, "lts"), f"differs from {previous.name}: a line is LTS as a whole")
+            )
     return problems

@@ -76,4 +76,6 @@ def feed(catalog: Catalog) -> RuntimeFeed:
 
 def manifest(release: Release) -> ReleaseManifest:
     """The curated content of one release, shipped next to the feed for the plugin's Runtime page."""
-    return ReleaseManifest(name=release.name, airflow_version=release.airflow, providers=dict(release.providers))
+    return ReleaseManifest(
+        name=release.name, airflow_version=release.airflow, providers=dict(release.providers)
+    )

@@ -65,7 +65,14 @@ def sources_list(spec: BaseSpec) -> str:
 
 
 def debootstrap_command(spec: BaseSpec, rootfs: Path) -> list[str]:
-    return ["debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES)}", spec.suite, str(rootfs), spec.mirror]
+    return [
+        "debootstrap",
+        "--variant=minbase",
+        f"--include={','.join(PACKAGES)}",
+        spec.suite,
+        str(rootfs),
+        spec.mirror,
+    ]
 
 
 def make_rootfs(spec: BaseSpec, rootfs: Path) -> None:
@@ -77,11 +84,18 @@ def make_rootfs(spec: BaseSpec, rootfs: Path) -> None:
     try:
         run_checked(debootstrap_command(spec, rootfs), what="debootstrap", timeout=DEBOOTSTRAP_TIMEOUT)
     except subprocess.TimeoutExpired as exc:
-        raise BaseImageError(f"debootstrap did not finish within {DEBOOTSTRAP_TIMEOUT} s ({spec.mirror})") from exc
+        raise BaseImageError(
+            f"debootstrap did not finish within {DEBOOTSTRAP_TIMEOUT} s ({spec.mirror})"
+        ) from exc
     finally:
         release_mounts(rootfs)
     (rootfs / "etc/apt/sources.list").write_text(sources_list(spec))
-    for pattern in ("var/lib/apt/lists/*", "var/cache/apt/archives/*.deb", "var/cache/apt/*.bin", "var/log/*.log"):
+    for pattern in (
+        "var/lib/apt/lists/*",
+        "var/cache/apt/archives/*.deb",
+        "var/cache/apt/*.bin",
+        "var/log/*.log",
+    ):
         for path in rootfs.glob(pattern):
             if path.is_file():
                 path.unlink()
@@ -114,9 +128,13 @@ def make_base(engine: Engine, spec: BaseSpec | None = None, *, workdir: Path, fo
         context = Path(tmp)
         rootfs = context / "rootfs"
         make_rootfs(spec, rootfs)
-        run_checked(["tar", "-C", str(rootfs), "--numeric-owner", "-cf", str(context / "rootfs.tar"), "."],
-                    what="tar of the debootstrap root filesystem")  # fmt: skip
+        run_checked(
+            ["tar", "-C", str(rootfs), "--numeric-owner", "-cf", str(context / "rootfs.tar"), "."],
+            what="tar of the debootstrap root filesystem",
+        )
         shutil.rmtree(rootfs)
         shutil.copy2(BASE_CONTAINERFILE, context / "Containerfile")
-        engine.build(BuildRequest(context=context, tag=spec.tag, dockerfile=context / "Containerfile", cache=False))
+        engine.build(
+            BuildRequest(context=context, tag=spec.tag, dockerfile=context / "Containerfile", cache=False)
+        )
     return spec.tag

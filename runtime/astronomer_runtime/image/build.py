@@ -28,8 +28,16 @@ from astronomer_runtime.paths import REPO_ROOT
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 TARGETS = ("runtime", "base")
 # The same as the "Never" block of .dockerignore, so both contexts give the same layers.
-_IGNORED = shutil.ignore_patterns("__pycache__", "*.py[cod]", "*.egg-info", ".pytest_cache", ".ruff_cache", ".mypy_cache",
-                                  "*.swp", ".DS_Store")  # fmt: skip
+_IGNORED = shutil.ignore_patterns(
+    "__pycache__",
+    "*.py[cod]",
+    "*.egg-info",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".mypy_cache",
+    "*.swp",
+    ".DS_Store",
+)
 
 
 @dataclass(frozen=True)
@@ -74,10 +82,20 @@ def host_ca_bundle() -> Path | None:
 def vcs_revision() -> str:
     """The checkout's commit (with -dirty when the tree has changes), or unknown outside git."""
     try:
-        head = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"],
-                              capture_output=True, text=True, timeout=10, check=True).stdout.strip()  # fmt: skip
-        dirty = subprocess.run(["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=30, check=True).stdout.strip()  # fmt: skip
+        head = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return f"{head}-dirty" if dirty else head
@@ -104,8 +122,10 @@ def build_args(spec: ImageSpec, *, created: str, revision: str) -> dict[str, str
 def stage_context(spec: ImageSpec, destination: Path) -> Path:
     """Copy what the Dockerfile needs for this release into `destination` (the build context)."""
     if spec.python not in spec.release.python.supported:
-        raise LockError(f"Runtime {spec.release.name} does not support Python {spec.python} "
-                        f"(supported: {', '.join(spec.release.python.supported)})")  # fmt: skip
+        raise LockError(
+            f"Runtime {spec.release.name} does not support Python {spec.python} "
+            f"(supported: {', '.join(spec.release.python.supported)})"
+        )
     lock = lock_entry(spec.release.name, spec.python)
     if not (REPO_ROOT / lock).is_file():
         raise LockError(f"{lock} is missing; run `make lock` to generate it")

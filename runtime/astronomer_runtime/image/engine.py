@@ -100,7 +100,14 @@ class Buildah(Engine):
     def build_command(self, request: BuildRequest) -> list[str]:
         # --format docker: OCI image configs have no ONBUILD field, so buildah would drop the hooks.
         # --force-rm: a failed build (e.g. a refused ONBUILD step) leaves no working container behind.
-        command = self.base_command() + ["bud", "--isolation", self.isolation, "--format", "docker", "--force-rm"]
+        command = self.base_command() + [
+            "bud",
+            "--isolation",
+            self.isolation,
+            "--format",
+            "docker",
+            "--force-rm",
+        ]
         command += ["--layers"] if request.cache else ["--no-cache"]
         return command + _common_build_arguments(request)
 
@@ -113,11 +120,15 @@ class Buildah(Engine):
     def run_in_image(self, image: str, argv: Sequence[str], *, timeout: float = 300) -> str:
         # From an empty folder: nothing of the caller's working directory reaches the container.
         with tempfile.TemporaryDirectory(prefix="buildah-from-") as empty:
-            name = run_checked(self.base_command() + ["from", "--pull-never", image], what=f"buildah from {image}",
-                               cwd=empty).strip()  # fmt: skip
+            name = run_checked(
+                self.base_command() + ["from", "--pull-never", image], what=f"buildah from {image}", cwd=empty
+            ).strip()
         try:
-            return run_checked(self.base_command() + ["run", "--isolation", self.isolation, name, "--", *argv],
-                               what=f"buildah run in {image}", timeout=timeout)  # fmt: skip
+            return run_checked(
+                self.base_command() + ["run", "--isolation", self.isolation, name, "--", *argv],
+                what=f"buildah run in {image}",
+                timeout=timeout,
+            )
         finally:
             subprocess.run(self.base_command() + ["rm", name], capture_output=True, text=True)
 
@@ -184,8 +195,12 @@ def docker_engine_answers(timeout: float = 10.0) -> bool:
     if shutil.which("docker") is None:
         return False
     try:
-        result = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"],
-                                capture_output=True, text=True, timeout=timeout)  # fmt: skip
+        result = subprocess.run(
+            ["docker", "info", "--format", "{{.ServerVersion}}"],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
     except subprocess.TimeoutExpired:
         return False
     return result.returncode == 0 and bool(result.stdout.strip())
@@ -198,18 +213,24 @@ def detect_engine(prefer: str | None = None, *, buildah_storage: Path | None = N
     if prefer in (None, "docker") and docker_engine_answers():
         return Docker()
     if prefer == "docker":
-        raise EngineNotFoundError("no Docker engine answers `docker info`; start one, or use --engine buildah")
+        raise EngineNotFoundError(
+            "no Docker engine answers `docker info`; start one, or use --engine buildah"
+        )
     if shutil.which("buildah") is None:
         raise EngineNotFoundError(f"buildah is not installed and no Docker engine answers: {INSTALL_HINT}")
     return Buildah.under(buildah_storage) if buildah_storage else Buildah()
 
 
-def run_checked(command: Sequence[str], *, what: str, timeout: float | None = None, cwd: str | Path | None = None) -> str:
+def run_checked(
+    command: Sequence[str], *, what: str, timeout: float | None = None, cwd: str | Path | None = None
+) -> str:
     """Run a helper command; on failure raise with its output, naming what was attempted."""
     result = subprocess.run(list(command), capture_output=True, text=True, timeout=timeout, cwd=cwd)
     if result.returncode != 0:
-        raise ImageBuildError(f"{what} failed (exit {result.returncode}): {' '.join(command)}",
-                              (result.stdout + result.stderr)[-4000:])  # fmt: skip
+        raise ImageBuildError(
+            f"{what} failed (exit {result.returncode}): {' '.join(command)}",
+            (result.stdout + result.stderr)[-4000:],
+        )
     return result.stdout
 
 

@@ -81,14 +81,24 @@ def pypi_purl(name: str, version: str) -> str:
 
 def deb_purl(name: str, version: str, arch: str, distro: str) -> str:
     """pkg:deb/debian/<name>@<version>?arch=..&distro=.. (an epoch's ':' is percent-encoded)."""
-    qualifiers = "&".join(f"{key}={_purl_part(value)}" for key, value in (("arch", arch), ("distro", distro)) if value)
-    return f"pkg:deb/debian/{_purl_part(name)}@{_purl_part(version)}" + (f"?{qualifiers}" if qualifiers else "")
+    qualifiers = "&".join(
+        f"{key}={_purl_part(value)}" for key, value in (("arch", arch), ("distro", distro)) if value
+    )
+    return f"pkg:deb/debian/{_purl_part(name)}@{_purl_part(version)}" + (
+        f"?{qualifiers}" if qualifiers else ""
+    )
 
 
 def _components(inventory: dict) -> Iterable[dict]:
     for package in inventory["python"]:
         purl = pypi_purl(package["name"], package["version"])
-        component = {"type": "library", "bom-ref": purl, "name": package["name"], "version": package["version"], "purl": purl}
+        component = {
+            "type": "library",
+            "bom-ref": purl,
+            "name": package["name"],
+            "version": package["version"],
+            "purl": purl,
+        }
         if package.get("license"):
             component["licenses"] = [{"expression": package["license"]}]
         yield component
@@ -96,14 +106,22 @@ def _components(inventory: dict) -> Iterable[dict]:
     distro = f"debian-{os_info['VERSION_ID']}" if os_info.get("VERSION_ID") else ""
     for package in inventory["debian"]:
         purl = deb_purl(package["Package"], package["Version"], package["Architecture"], distro)
-        component = {"type": "library", "bom-ref": purl, "name": package["Package"], "version": package["Version"], "purl": purl}
+        component = {
+            "type": "library",
+            "bom-ref": purl,
+            "name": package["Package"],
+            "version": package["Version"],
+            "purl": purl,
+        }
         source = package.get("Source", "").split(" ")[0]
         if source and source != package["Package"]:
             component["properties"] = [{"name": "debian:source", "value": source}]
         yield component
 
 
-def cyclonedx(inventory: dict, subject: ImageSubject, *, tool_version: str, now: dt.datetime | None = None) -> dict:
+def cyclonedx(
+    inventory: dict, subject: ImageSubject, *, tool_version: str, now: dt.datetime | None = None
+) -> dict:
     """The CycloneDX 1.5 document of an inventory collected by COLLECTOR."""
     moment = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
     components = list(_components(inventory))
@@ -119,7 +137,9 @@ def cyclonedx(inventory: dict, subject: ImageSubject, *, tool_version: str, now:
         "version": 1,
         "metadata": {
             "timestamp": moment.isoformat().replace("+00:00", "Z"),
-            "tools": {"components": [{"type": "application", "name": "astro-runtime", "version": tool_version}]},
+            "tools": {
+                "components": [{"type": "application", "name": "astro-runtime", "version": tool_version}]
+            },
             "component": {
                 "type": "container",
                 "bom-ref": image_ref,
@@ -153,7 +173,9 @@ def default_path(workdir: Path, tag: str) -> Path:
     return workdir / "sbom" / (tag.replace("/", "_").replace(":", "_") + ".cdx.json")
 
 
-def write_sbom(engine: Engine, subject: ImageSubject, path: Path, *, tool_version: str, source_image: str | None = None) -> Path:
+def write_sbom(
+    engine: Engine, subject: ImageSubject, path: Path, *, tool_version: str, source_image: str | None = None
+) -> Path:
     """Collect the image's packages and write its CycloneDX JSON to `path`. `source_image` is the
     image to read them from when it is not the subject itself (an image with the same layers)."""
     document = cyclonedx(collect(engine, source_image or subject.tag), subject, tool_version=tool_version)

@@ -30,15 +30,28 @@ class LocalControlPlane:
 
     def _command(self, *args: str) -> list[str]:
         catalog = ["--catalog", str(self.catalog_file)] if self.catalog_file else []
-        return [sys.executable, "-m", "astronomer_runtime", *catalog, "control-plane", "--data-dir", str(self.data_dir),
-                "--host", self.host, "--port", str(self.port), *args]  # fmt: skip
+        return [
+            sys.executable,
+            "-m",
+            "astronomer_runtime",
+            *catalog,
+            "control-plane",
+            "--data-dir",
+            str(self.data_dir),
+            "--host",
+            self.host,
+            "--port",
+            str(self.port),
+            *args,
+        ]
 
     def serve(self) -> Component:
         return Component("control-plane", self._command("serve"), stop_last=True)
 
     def seed(self, airflow_base_url: str, runtime_version: str) -> Component:
         return Component(
-            "seed", self._command("seed", "--base-url", airflow_base_url, "--runtime-version", runtime_version)
+            "seed",
+            self._command("seed", "--base-url", airflow_base_url, "--runtime-version", runtime_version),
         )
 
     def wait_until_healthy(self, stopping: threading.Event, alive) -> bool:  # noqa: ANN001 - callable
@@ -59,7 +72,10 @@ class LocalControlPlane:
 
         seeded = json.loads((self.data_dir / "deployment.json").read_text())
         seeded_options = (
-            config.CONTROL_PLANE_URL, config.ORGANIZATION_ID, config.WORKSPACE_ID, config.DEPLOYMENT_ID,
+            config.CONTROL_PLANE_URL,
+            config.ORGANIZATION_ID,
+            config.WORKSPACE_ID,
+            config.DEPLOYMENT_ID,
             config.AGENT_TOKEN_FILE,
         )
         return {

@@ -93,7 +93,9 @@ def write_release_files(home: LocalHome, feed_json: str, manifest_json: str) -> 
 def import_path(project: Path, inherited: str) -> str:
     """PYTHONPATH with the project root first, as the image's PYTHONPATH=/usr/local/airflow; the
     shell's own entries follow."""
-    entries = [str(project)] + [entry for entry in inherited.split(os.pathsep) if entry and entry != str(project)]
+    entries = [str(project)] + [
+        entry for entry in inherited.split(os.pathsep) if entry and entry != str(project)
+    ]
     return os.pathsep.join(entries)
 
 

@@ -54,14 +54,20 @@ def _announce_when_healthy(
 
 
 def _start_control_plane(
-    control_plane: LocalControlPlane, home: LocalHome, runtime_version: str, supervisor: Supervisor,
-    stopping: threading.Event, output: TextIO,
-) -> bool:  # fmt: skip
+    control_plane: LocalControlPlane,
+    home: LocalHome,
+    runtime_version: str,
+    supervisor: Supervisor,
+    stopping: threading.Event,
+    output: TextIO,
+) -> bool:
     """Start, wait for, and seed the control plane; then hand its settings to Airflow's components."""
     supervisor.start([control_plane.serve()])
     process = supervisor.processes["control-plane"]
     if not control_plane.wait_until_healthy(stopping, lambda: process.poll() is None):
-        output.write(f"the control plane did not become healthy at {control_plane.url}; see its output above\n")
+        output.write(
+            f"the control plane did not become healthy at {control_plane.url}; see its output above\n"
+        )
         return False
     if supervisor.run_once(control_plane.seed(home.base_url, runtime_version)) != 0:
         output.write("seeding the control plane failed; see its output above\n")
@@ -71,18 +77,26 @@ def _start_control_plane(
 
 
 def run(
-    home: LocalHome, *, runtime_version: str, control_plane: LocalControlPlane | None, output: TextIO = sys.stdout
+    home: LocalHome,
+    *,
+    runtime_version: str,
+    control_plane: LocalControlPlane | None,
+    output: TextIO = sys.stdout,
 ) -> int:
     """Control plane first (unless None), then migrate and run every Airflow component until a
     signal or a component exits; everything is stopped on the way out."""
     prepare(home)
     supervisor = Supervisor(environment(home, runtime_version=runtime_version), output=output)
     stopping = threading.Event()
-    previous = {signum: signal.signal(signum, lambda *_: stopping.set()) for signum in (signal.SIGINT, signal.SIGTERM)}
+    previous = {
+        signum: signal.signal(signum, lambda *_: stopping.set()) for signum in (signal.SIGINT, signal.SIGTERM)
+    }
     airflow = str(Path(sys.executable).with_name("airflow"))
     try:
         output.write(f"Astronomer Runtime {runtime_version} (local), AIRFLOW_HOME={home.path}\n")
-        if control_plane and not _start_control_plane(control_plane, home, runtime_version, supervisor, stopping, output):
+        if control_plane and not _start_control_plane(
+            control_plane, home, runtime_version, supervisor, stopping, output
+        ):
             return 0 if stopping.is_set() else 1
         code = supervisor.run_once(Component("db-migrate", [airflow, "db", "migrate"]))
         if code != 0:

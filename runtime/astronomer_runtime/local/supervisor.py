@@ -98,7 +98,9 @@ class Supervisor:
         # Anything that left its group (setsid) is found by the marker; SIGKILL is asynchronous,
         # so look again until they are gone (bounded).
         deadline = time.monotonic() + 2.0
-        while (stragglers := processes_with_env(MARKER_VARIABLE, self.supervisor_id)) and time.monotonic() < deadline:
+        while (
+            stragglers := processes_with_env(MARKER_VARIABLE, self.supervisor_id)
+        ) and time.monotonic() < deadline:
             for pid in stragglers:
                 _kill(pid)
             time.sleep(0.05)
