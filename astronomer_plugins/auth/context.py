@@ -4,8 +4,11 @@ background thread that keeps the signing keys and the revocation list fresh.
 The thread does all network and disk work of token verification, in two independent steps (one
 failing never skips the other):
 
-- keys: refreshed when the TTL is due, or at once when a token with an unknown `kid` asks for it
-  (rate-limited by `auth_jwks_min_refresh_seconds`, see keys.py);
+- keys: the control plane's discovery document is read once, before the first refresh, for the
+  JWKS, token, authorization and logout endpoints (see discovery.py; until it is read and checked,
+  no keys and no login: fail closed); then the keys are refreshed when the TTL is due, or at once
+  when a token with an unknown `kid` asks for it (rate-limited by `auth_jwks_min_refresh_seconds`,
+  see keys.py);
 - revocations: polled every `auth_revocation_poll_seconds` with the agent token read again for
   every poll (agent_token / agent_token_file), so a rotated agent token is picked up without a
   restart. Past `auth_revocation_max_staleness_seconds` without a successful poll, control-plane
@@ -16,6 +19,9 @@ At start-up the api-server waits at most STARTUP_WAIT seconds for the first roun
 poll succeeds, control-plane tokens are refused (fail closed), Airflow's own paths keep working.
 A step that fails in any way (even an exception nobody expected) is logged and recorded, and the
 thread goes on: it never dies while the api-server runs.
+
+Every client comes from the one factory, `client_for`, with the AUTH profile's timeouts and retries.
+The api-server's lifespan shutdown ends the thread (`astronomer_plugins.auth.stop`).
 
 Fork-safe: with `[api] server_type = gunicorn` the app (and `init()`, which starts the thread) is
 built in the master before it forks its workers; a forked child has no thread, so its state is reset
@@ -31,16 +37,20 @@ import threading
 import time
 import weakref
 from collections.abc import Callable
+from typing import Any
 
-from astronomer_plugins import config
+from astronomer_plugins import auth, config
+from astronomer_plugins.auth.discovery import Endpoints, endpoints_from
 from astronomer_plugins.auth.keys import JwksCache
 from astronomer_plugins.auth.revocations import RevocationList, revocation_leeway
 from astronomer_plugins.auth.verifier import ControlPlaneTokenVerifier, VerifierSettings
-from astronomer_plugins.control_plane.client import ControlPlaneClient, RetryPolicy
+from astronomer_plugins.control_plane.client import AUTH, ControlPlaneClient, client_for
 from astronomer_plugins.errors import (
     AstronomerConfigError,
     ControlPlaneAuthError,
     ControlPlaneError,
+    ControlPlaneResponseError,
+    ControlPlaneUnavailable,
     VerificationUnavailable,
 )
 
@@ -49,32 +59,36 @@ log = logging.getLogger(__name__)
 STARTUP_WAIT = 5.0  # seconds the api-server's start waits for the first keys + revocations round
 REPORT_INTERVAL = 60.0  # at most one ERROR per this many seconds while tokens cannot be checked
 MIN_STALENESS_POLLS = 2  # auth_revocation_max_staleness_seconds must cover at least 2 poll intervals
-MAX_STALENESS = 86_400
-TIMEOUTS = {"connect_timeout": 2.0, "read_timeout": 5.0}
-RETRY = RetryPolicy(attempts=2, base_delay=0.2, max_delay=1.0)
-LOGIN_CONNECT_SHARE, LOGIN_READ_SHARE = 0.3, 0.6  # of auth_login_timeout_seconds: the thread ends before the deadline
+KEYS_FAILED = "Could not refresh the control plane's signing keys"
+STOP_WAIT = 2.0  # seconds stop() waits for the thread to end its current step
+# Shares of auth_login_timeout_seconds for the code exchange's connect and read timeouts: its
+# thread ends before the login's deadline.
+LOGIN_CONNECT_SHARE, LOGIN_READ_SHARE = 0.3, 0.6
 
 
-def login_client(base_url: str, ca_bundle: str | None, login_timeout: float) -> ControlPlaneClient:
-    """The client of the login's code exchange: one attempt (codes are single use), and connect + read
-    timeouts that add up to less than the login's deadline, so an exchange thread abandoned at the
-    deadline ends soon after it instead of holding a worker thread."""
-    return ControlPlaneClient(
-        base_url, None, ca_bundle=ca_bundle, retry=RetryPolicy(attempts=1),
-        connect_timeout=min(TIMEOUTS["connect_timeout"], LOGIN_CONNECT_SHARE * login_timeout),
+def login_client(base_url: str, login_timeout: float) -> ControlPlaneClient:
+    """The client of the login's code exchange: the AUTH profile with connect + read timeouts that add
+    up to less than the login's deadline, so an exchange thread abandoned at the deadline ends soon
+    after it instead of holding a worker thread (one attempt: the exchange is not idempotent)."""
+    return client_for(
+        AUTH,
+        url=base_url,
+        token=None,
+        connect_timeout=min(AUTH.connect_timeout, LOGIN_CONNECT_SHARE * login_timeout),
         read_timeout=LOGIN_READ_SHARE * login_timeout,
-    )  # fmt: skip
+    )
 
 
 def revocation_max_staleness(poll_seconds: float) -> int:
-    """The configured bound, checked against the poll interval (one clear error when out of range)."""
+    """The configured bound (within the option's declared range), checked against the poll interval:
+    one clear error when out of range."""
     option = config.AUTH_REVOCATION_MAX_STALENESS_SECONDS
-    value = config.get_int(option)
+    value = config.get_int(option)  # at most option.maximum, or get_int's own error
     low = int(MIN_STALENESS_POLLS * poll_seconds)
-    if not low <= value <= MAX_STALENESS:
+    if value < low:
         raise AstronomerConfigError(
             f"[{config.SECTION}] {option.key} = {value}: must be between {low} ({MIN_STALENESS_POLLS} x "
-            f"{config.AUTH_REVOCATION_POLL_SECONDS.key}) and {MAX_STALENESS} ({option.env_var})"
+            f"{config.AUTH_REVOCATION_POLL_SECONDS.key}) and {option.maximum:g} ({option.env_var})"
         )
     return value
 
@@ -87,13 +101,12 @@ class AuthContext:
         *,
         revocation_poll_seconds: float,
         wake: threading.Event | None = None,
-        ca_bundle: str | None = None,
     ) -> None:
         self.client = client  # public documents: never the agent token
         self.verifier = verifier
         self.revocation_poll_seconds = revocation_poll_seconds
+        self.endpoints: Endpoints | None = None  # from the discovery document, once read and checked
         self._wake = wake or threading.Event()
-        self._ca_bundle = ca_bundle
         self._stop = threading.Event()
         self._first_round = threading.Event()
         self._thread: threading.Thread | None = None
@@ -113,19 +126,42 @@ class AuthContext:
     def login_client(self) -> ControlPlaneClient:
         """The code exchange's own client (see `login_client`), made on first use in each process."""
         if self._login_client is None:
-            self._login_client = login_client(self.client.base_url, self._ca_bundle, self._login_timeout)
+            self._login_client = login_client(self.client.base_url, self._login_timeout)
         return self._login_client
+
+    def require_endpoints(self) -> Endpoints:
+        """The discovered endpoints, or ControlPlaneUnavailable while the discovery document has not
+        been read (fail closed: no login against endpoints nobody checked)."""
+        if (endpoints := self.endpoints) is None:
+            raise ControlPlaneUnavailable(
+                f"the discovery document of the control plane at {self.client.base_url} has not been read yet"
+            )
+        return endpoints
+
+    def exchange_code(self, **form: str) -> str:
+        """The login's code exchange at the discovered token endpoint, with this process's login client."""
+        return self.login_client.exchange_code(path=self.require_endpoints().token_path, **form)
+
+    def discover(self) -> Endpoints:
+        """The endpoints, read and checked the first time (background thread only: network)."""
+        if self.endpoints is None:
+            self.endpoints = endpoints_from(self.client.discovery(), self.verifier.settings.issuer)
+        return self.endpoints
+
+    def fetch_keys(self) -> dict[str, Any]:
+        """The JWKS document at the discovered URI (background thread only: network)."""
+        return self.client.jwks(self.discover().jwks_path)
 
     @classmethod
     def from_config(cls) -> AuthContext:
         """Read [astronomer]; a missing setting is one clear error naming it (the api-server stops)."""
         issuer = config.require(config.CONTROL_PLANE_URL).rstrip("/")
-        ca_bundle = config.get(config.CA_BUNDLE) or None
-        client = ControlPlaneClient(issuer, None, ca_bundle=ca_bundle, retry=RETRY, **TIMEOUTS)
+        client = client_for(AUTH, url=issuer, token=None)
         wake = threading.Event()
-        made: list[AuthContext] = []  # the keys are fetched with the context's client of this process (see fork)
+        # The keys are fetched with the context's client of this process (see fork).
+        made: list[AuthContext] = []
         keys = JwksCache(
-            lambda: made[0].client.jwks(),
+            lambda: made[0].fetch_keys(),
             ttl=config.get_int(config.AUTH_JWKS_TTL_SECONDS),
             grace=config.get_int(config.AUTH_JWKS_GRACE_SECONDS),
             min_refresh_interval=config.get_int(config.AUTH_JWKS_MIN_REFRESH_SECONDS),
@@ -146,7 +182,7 @@ class AuthContext:
             max_staleness=revocation_max_staleness(poll_seconds),
         )
         verifier = ControlPlaneTokenVerifier(settings, keys, revocations)
-        context = cls(client, verifier, revocation_poll_seconds=poll_seconds, wake=wake, ca_bundle=ca_bundle)
+        context = cls(client, verifier, revocation_poll_seconds=poll_seconds, wake=wake)
         context._login_timeout = float(config.get_int(config.AUTH_LOGIN_TIMEOUT_SECONDS))
         made.append(context)
         return context
@@ -155,8 +191,18 @@ class AuthContext:
     def refresh_keys(self) -> bool:
         try:
             self.verifier.keys.refresh()
+        except ControlPlaneResponseError as exc:
+            if self.endpoints is None:  # the discovery document was refused: a setting to fix, not an outage
+                option = config.CONTROL_PLANE_URL
+                fix = (
+                    f"{exc}; the control plane must name [{config.SECTION}] {option.key} ({option.env_var}) "
+                    "exactly as its issuer, with its endpoints under it"
+                )
+                what = "Refusing the control plane's discovery document"
+                return self._failed("keys", exc, logging.ERROR, what, fix=fix)
+            return self._failed("keys", exc, logging.WARNING, KEYS_FAILED)
         except ControlPlaneError as exc:
-            return self._failed("keys", exc, logging.WARNING, "Could not refresh the control plane's signing keys")
+            return self._failed("keys", exc, logging.WARNING, KEYS_FAILED)
         return self._recovered("keys")
 
     def poll_revocations(self) -> bool:
@@ -165,14 +211,17 @@ class AuthContext:
         except AstronomerConfigError as exc:
             return self._failed("revocations", exc, logging.ERROR, "Cannot poll revoked tokens", fix=str(exc))
         except ControlPlaneAuthError as exc:
+            file, value = config.AGENT_TOKEN_FILE, config.AGENT_TOKEN
             fix = (
-                f"the control plane refuses the agent token (HTTP {exc.status}); put the deployment's current "
-                f"agent token in [{config.SECTION}] {config.AGENT_TOKEN_FILE.key} or {config.AGENT_TOKEN.key} "
-                f"({config.AGENT_TOKEN_FILE.env_var} / {config.AGENT_TOKEN.env_var}); it is read again at every poll"
+                f"the control plane refuses the agent token (HTTP {exc.status}); put the deployment's "
+                f"current agent token in [{config.SECTION}] {file.key} or {value.key} "
+                f"({file.env_var} / {value.env_var}); it is read again at every poll"
             )
             return self._failed("revocations", exc, logging.ERROR, "Cannot poll revoked tokens", fix=fix)
         except ControlPlaneError as exc:
-            return self._failed("revocations", exc, logging.WARNING, "Cannot poll revoked tokens, keeping the list")
+            return self._failed(
+                "revocations", exc, logging.WARNING, "Cannot poll revoked tokens, keeping the list"
+            )
         return self._recovered("revocations")
 
     def sync_once(self) -> None:
@@ -191,8 +240,8 @@ class AuthContext:
             if self._agent_token:
                 text = text.replace(self._agent_token, "[token]")
             level = logging.ERROR if step == "revocations" else logging.WARNING
-            self._failed(step, exc, level, f"Unexpected failure in the auth sync ({step})",
-                         fix=f"unexpected error from the control plane at {self.client.base_url} ({text})")  # fmt: skip
+            fix = f"unexpected error from the control plane at {self.client.base_url} ({text})"
+            self._failed(step, exc, level, f"Unexpected failure in the auth sync ({step})", fix=fix)
 
     def _revocation_client(self) -> ControlPlaneClient:
         """A client with the agent token as it is now (read from settings or its file at every poll)."""
@@ -200,9 +249,7 @@ class AuthContext:
         if self._agent_client is None or token != self._agent_token:
             if self._agent_client is not None:
                 self._agent_client.close()
-            self._agent_client = ControlPlaneClient(
-                self.client.base_url, token, ca_bundle=self._ca_bundle, retry=RETRY, **TIMEOUTS
-            )
+            self._agent_client = client_for(AUTH, url=self.client.base_url, token=token)
             self._agent_token = token
         return self._agent_client
 
@@ -237,9 +284,11 @@ class AuthContext:
             f"waiting for the first answer of the control plane at {self.client.base_url}"
         )
         log.error(
-            "Refusing control-plane tokens and the Airflow sessions made from them (HTTP 503): %s. To fix: %s",
-            reason, fixes,
-        )  # fmt: skip
+            "Refusing control-plane tokens and the Airflow sessions made from them (HTTP 503): %s. "
+            "To fix: %s",
+            reason,
+            fixes,
+        )
 
     # The background thread
     def start(self) -> None:
@@ -249,9 +298,11 @@ class AuthContext:
             return
         if not self._first_round.wait(STARTUP_WAIT):
             log.warning(
-                "The control plane at %s has not answered within %.0fs of start-up; control-plane tokens are refused "
-                "(HTTP 503) until it does", self.client.base_url, STARTUP_WAIT,
-            )  # fmt: skip
+                "The control plane at %s has not answered within %.0fs of start-up; control-plane tokens "
+                "are refused (HTTP 503) until it does",
+                self.client.base_url,
+                STARTUP_WAIT,
+            )
 
     def ensure_running(self) -> None:
         """In a worker forked after start() (gunicorn's preload), start this process's own thread
@@ -273,6 +324,7 @@ class AuthContext:
             self._started, self._pid = True, os.getpid()
             self._thread = threading.Thread(target=self._loop, name="astronomer-auth-sync", daemon=True)
             self._thread.start()
+            auth.running.add(self)  # so the lifespan shutdown (auth.stop) finds it
             return True
 
     def _after_fork_in_child(self) -> None:
@@ -282,7 +334,7 @@ class AuthContext:
         self._stop, self._first_round = threading.Event(), threading.Event()
         self._start_lock, self._report_lock = threading.Lock(), threading.Lock()
         self._agent_client, self._agent_token, self._login_client = None, None, None
-        self.client = ControlPlaneClient(self.client.base_url, None, ca_bundle=self._ca_bundle, retry=RETRY, **TIMEOUTS)
+        self.client = client_for(AUTH, url=self.client.base_url, token=None)
         self.verifier.keys._lock = threading.Lock()  # held only for a few assignments, but maybe at the fork
         self.verifier.revocations.after_fork()
         self._pid = os.getpid()
@@ -299,9 +351,21 @@ class AuthContext:
             self._wake.wait(max(0.0, next_poll - time.monotonic()))
             self._wake.clear()
 
-    def stop(self) -> None:
+    def stop(self, wait: float = STOP_WAIT) -> bool:
+        """End this process's thread after its current step (the api-server's lifespan shutdown, through
+        `astronomer_plugins.auth.stop`); True when it ended within `wait` seconds. The thread's clients
+        are closed once it has; no later request starts it again."""
         self._stop.set()
         self._wake.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(wait)
+            if thread.is_alive():
+                return False
+        for client in (self.client, self._agent_client):  # the thread's own: no login holds them
+            if client is not None:
+                client.close()
+        return True
 
 
 def _forget_in_forked_children(context: AuthContext) -> None:

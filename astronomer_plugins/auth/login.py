@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from anyio import CapacityLimiter
 
+    from astronomer_plugins.auth.discovery import Endpoints
     from astronomer_plugins.auth.user import AstroUser
 
 log = logging.getLogger(__name__)
@@ -52,10 +53,10 @@ class LoginService:
     """Exactly what login needs from the auth manager (which builds it): no manager, no context."""
 
     deployment_id: str  # also the OAuth client id
-    control_plane_url: str
+    endpoints: Callable[[], Endpoints]  # the discovered ones, or ControlPlaneUnavailable before discovery
     login_timeout: float  # seconds for one code exchange and its token check
     verify: Callable[[str], AstroUser]  # a control-plane token's user, or TokenRejected
-    exchange_code: Callable[..., str]  # the control plane's /oauth/token (ControlPlaneError)
+    exchange_code: Callable[..., str]  # at the discovered token endpoint (ControlPlaneError)
     mint: Callable[[AstroUser, int], str]  # an Airflow session token lasting that many seconds
     sign_state: Callable[[dict[str, Any], int], str]  # the signed login cookie, valid that many seconds
     read_state: Callable[[str], Awaitable[dict[str, Any]]]  # its claims, or any exception
@@ -142,7 +143,13 @@ def redirect_uri() -> str:
 
 
 def start_login(service: LoginService, next_url: str | None) -> Redirect:
-    """Redirect to the control plane's /authorize; state and verifier ride in a signed cookie."""
+    """Redirect to the control plane's authorization endpoint; state and verifier ride in a signed
+    cookie. 503 while the control plane's discovery document has not been read (fail closed)."""
+    try:
+        authorization_url = service.endpoints().authorization_url
+    except ControlPlaneError as exc:
+        log.warning("Login through the control plane refused: %s", exc)
+        raise LoginError("the control plane has not been reached yet; try again in a moment", 503) from None
     state, verifier = secrets.token_urlsafe(24), secrets.token_urlsafe(48)
     signed = service.sign_state(
         {"purpose": LOGIN_PURPOSE, "state": state, "verifier": verifier, "next": safe_next(next_url)},
@@ -154,7 +161,7 @@ def start_login(service: LoginService, next_url: str | None) -> Redirect:
         "code_challenge_method": "S256",
     })  # fmt: skip
     return Redirect(
-        f"{service.control_plane_url}/authorize?{query}",
+        f"{authorization_url}?{query}",
         {LOGIN_COOKIE: Cookie(signed, LOGIN_STATE_SECONDS, login_cookie_path())},
     )
 
@@ -252,6 +259,12 @@ def exchange_token(service: LoginService, control_plane_token: str) -> str:
 
 
 def logout_target(service: LoginService) -> str:
-    """The control plane's signed-out page, which links back to this deployment."""
-    query = urlencode({"client_id": service.deployment_id})
-    return f"{service.control_plane_url}/logout?{query}"
+    """The control plane's signed-out page (its discovered end-session endpoint), which links back to
+    this deployment; without one (not discovered, or none published) the deployment's home page."""
+    try:
+        end_session = service.endpoints().end_session_url
+    except ControlPlaneError:
+        end_session = None
+    if end_session is None:
+        return safe_next(None)
+    return f"{end_session}?{urlencode({'client_id': service.deployment_id})}"

@@ -168,15 +168,12 @@ class AstronomerAuthManager(BaseAuthManager[AstroUser]):
         def sign_state(claims: dict[str, Any], seconds: int) -> str:
             return self._get_token_signer(expiration_time_in_seconds=seconds).generate(claims)
 
-        def exchange_code(**form: str) -> str:  # this process's login client (made again after a fork)
-            return context.login_client.exchange_code(**form)
-
         return LoginService(
             deployment_id=context.verifier.settings.deployment_id,
-            control_plane_url=context.client.base_url,
+            endpoints=context.require_endpoints,
             login_timeout=float(config.get_int(config.AUTH_LOGIN_TIMEOUT_SECONDS)),
             verify=self.user_from_control_plane_token,
-            exchange_code=exchange_code,
+            exchange_code=context.exchange_code,
             mint=lambda user, seconds: self.generate_jwt(user, expiration_time_in_seconds=seconds),
             sign_state=sign_state,
             read_state=self._get_token_validator().avalidated_claims,
@@ -207,7 +204,7 @@ class AstronomerAuthManager(BaseAuthManager[AstroUser]):
 
     def batch_is_authorized_dag(self, requests: Sequence[IsAuthorizedDagRequest], *, user: AstroUser) -> bool:
         """All of the requests, with one tag query for all their DAGs (Airflow's default asks per DAG)."""
-        dag_ids = {details.id for request in requests if (details := request.get("details")) is not None}
+        dag_ids = {details.id for request in requests if (details := request.get("details")) and details.id}
         tags = _dag_tags(dag_ids) if user.needs_tags and dag_ids else {}
         return all(
             self._is_authorized(

@@ -50,9 +50,14 @@ def _error_page(error: login.LoginError) -> HTMLResponse:
 def create_auth_app(service: LoginService) -> FastAPI:
     app = FastAPI(title="Astronomer auth manager", description="Login through the control plane; token exchange.")
 
-    @app.get("/login", response_class=RedirectResponse, status_code=303)
-    def start_login(next: str | None = Query(default=None, max_length=2048)) -> RedirectResponse:  # noqa: A002
-        return _redirect(login.start_login(service, next))
+    @app.get("/login", response_model=None, status_code=303)
+    def start_login(
+        next: str | None = Query(default=None, max_length=2048),  # noqa: A002
+    ) -> RedirectResponse | HTMLResponse:
+        try:
+            return _redirect(login.start_login(service, next))
+        except login.LoginError as error:
+            return _error_page(error)
 
     @app.get("/callback", response_model=None, status_code=303)
     async def callback(

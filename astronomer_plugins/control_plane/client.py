@@ -71,8 +71,8 @@ METRICS = ClientProfile(
 )
 # The api-server's Runtime page sync (profile, components, feed) in its background thread.
 UI_SYNC = ClientProfile("ui-sync", connect_timeout=3.0, read_timeout=5.0, retry=RetryPolicy(attempts=2))
-# The auth manager's background JWKS refresh and revocation polls (auth/context.py still spells the
-# same numbers itself; it can build its clients with `client_for(AUTH, token=None)`).
+# The auth manager's discovery, background JWKS refresh and revocation polls, and (with timeouts
+# cut to fit the login's deadline) its code exchange: auth/context.py builds all of them here.
 AUTH = ClientProfile(
     "auth", connect_timeout=2.0, read_timeout=5.0, retry=RetryPolicy(attempts=2, base_delay=0.2, max_delay=1.0)
 )
@@ -216,30 +216,32 @@ class ControlPlaneClient:
             )  # fmt: skip
         return value
 
-    # Identity (public documents, no token)
+    # Identity (public documents, no token). The JWKS and token paths come from the discovery
+    # document (see astronomer_plugins.auth.discovery), not from here.
     def discovery(self) -> dict[str, Any]:
+        """The OIDC discovery document (its one well-known path)."""
         return self._json(self.request("GET", "/.well-known/openid-configuration", idempotent=True, authenticated=False))
 
-    def jwks(self) -> dict[str, Any]:
-        return self._json(self.request("GET", "/.well-known/jwks.json", idempotent=True, authenticated=False))
+    def jwks(self, path: str) -> dict[str, Any]:
+        return self._json(self.request("GET", path, idempotent=True, authenticated=False))
 
     def runtime_releases(self) -> dict[str, Any]:
         return self._json(self.request("GET", "/v1/runtime-releases", idempotent=True, authenticated=False))
 
-    def exchange_code(self, *, code: str, redirect_uri: str, client_id: str, code_verifier: str) -> str:
-        """Authorization code + PKCE verifier -> the user's access token (single attempt: codes are
-        single use)."""
+    def exchange_code(self, *, path: str, code: str, redirect_uri: str, client_id: str, code_verifier: str) -> str:
+        """Authorization code + PKCE verifier -> the user's access token at the token endpoint `path`
+        (single attempt: codes are single use)."""
         from urllib.parse import urlencode
 
         form = urlencode({"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
                           "client_id": client_id, "code_verifier": code_verifier}).encode()  # fmt: skip
         response = self.request(
-            "POST", "/oauth/token", idempotent=False, authenticated=False, data=form,
+            "POST", path, idempotent=False, authenticated=False, data=form,
             headers={"Content-Type": "application/x-www-form-urlencoded"},
         )  # fmt: skip
         token = self._json(response).get("access_token")
         if not isinstance(token, str):
-            raise ControlPlaneResponseError("POST /oauth/token: no access_token in the answer", status=200, body="")
+            raise ControlPlaneResponseError(f"POST {path}: no access_token in the answer", status=200, body="")
         return token
 
     # Agent calls (deployment agent token)

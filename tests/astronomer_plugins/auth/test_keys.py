@@ -10,9 +10,10 @@ import pytest
 from astronomer_plugins.auth.keys import JwksCache
 from astronomer_plugins.control_plane.client import ControlPlaneClient, RetryPolicy
 from astronomer_plugins.errors import TokenRejected, VerificationUnavailable
-from tests.servers import ControlPlaneServer
+from tests.support.servers import ControlPlaneServer
 
 pytestmark = pytest.mark.integration
+JWKS_PATH = "/.well-known/jwks.json"  # the reference control plane's (what its discovery document names)
 
 
 class Clock:
@@ -28,7 +29,7 @@ def test_cached_keys_outlive_an_outage_until_ttl_plus_grace(tmp_path: Path) -> N
     kid = next((tmp_path / "cp" / "keys").glob("*.pem")).stem
     clock = Clock()
     client = ControlPlaneClient(server.url, retry=RetryPolicy(attempts=1))
-    cache = JwksCache(client.jwks, ttl=600, grace=3600, min_refresh_interval=30, clock=clock)
+    cache = JwksCache(lambda: client.jwks(JWKS_PATH), ttl=600, grace=3600, min_refresh_interval=30, clock=clock)
     try:
         cache.refresh()
         assert cache.key(kid).key_id == kid
@@ -48,10 +49,15 @@ def test_unknown_kids_ask_for_a_background_refresh_at_most_once_per_interval(tmp
     server = ControlPlaneServer(tmp_path / "cp").start()
     clock = Clock()
     wakes: list[float] = []
+    client = ControlPlaneClient(server.url)
     cache = JwksCache(
-        ControlPlaneClient(server.url).jwks, ttl=600, grace=3600, min_refresh_interval=30, clock=clock,
+        lambda: client.jwks(JWKS_PATH),
+        ttl=600,
+        grace=3600,
+        min_refresh_interval=30,
+        clock=clock,
         wake=lambda: wakes.append(clock.now),
-    )  # fmt: skip
+    )
     try:
         cache.refresh()
         for attempt in range(10):

@@ -14,6 +14,7 @@ from anyio import to_thread
 
 from astronomer_plugins.auth import login
 from astronomer_plugins.auth.context import login_client
+from astronomer_plugins.auth.discovery import Endpoints
 
 LOGIN_TIMEOUT = 2
 ANYIO_DEFAULT_THREADS = 40  # anyio's shared default limiter, which Airflow's sync routes use
@@ -35,11 +36,19 @@ def test_logins_against_a_silent_control_plane_take_no_shared_threads(black_hole
     def unused(*args: object, **kwargs: object) -> None:
         raise AssertionError("a login against a silent control plane got past the code exchange")
 
+    endpoints = Endpoints(f"{black_hole}/authorize", None, token_path="/oauth/token", jwks_path="/jwks")
+    client = login_client(black_hole, LOGIN_TIMEOUT)
     service = login.LoginService(
-        deployment_id="dep_limits", control_plane_url=black_hole, login_timeout=LOGIN_TIMEOUT,
-        verify=unused, exchange_code=login_client(black_hole, None, LOGIN_TIMEOUT).exchange_code,
-        mint=unused, sign_state=unused, read_state=unused, report_unavailable=unused,
-    )  # fmt: skip
+        deployment_id="dep_limits",
+        endpoints=lambda: endpoints,
+        login_timeout=LOGIN_TIMEOUT,
+        verify=unused,
+        exchange_code=lambda **form: client.exchange_code(path=endpoints.token_path, **form),
+        mint=unused,
+        sign_state=unused,
+        read_state=unused,
+        report_unavailable=unused,
+    )
     outcomes: list[tuple[int, float]] = []
 
     async def one_login() -> None:
