@@ -164,7 +164,8 @@ STATSD_PORT = Option(
     minimum=1,
     maximum=65535,
 )
-# Lineage (astronomer_plugins.lineage_settings): Airflow's OpenLineage provider, pointed at the deployment's backend.
+# Lineage (astronomer_plugins.lineage_settings): Airflow's OpenLineage provider, pointed at the
+# deployment's backend.
 OPENLINEAGE_URL = Option(
     "openlineage_url",
     "Base URL of the OpenLineage HTTP backend that receives this deployment's lineage events (Marquez, "

@@ -17,9 +17,8 @@ def airflow_openlineage_environment(
         from astronomer_plugins import config
         from astronomer_plugins.errors import AstronomerConfigError
 
-        shown = (
-            "<a value with credentials>" if "@" in url else repr(url[:200])
-        )  # user:password@host stays hidden
+        # user:password@host stays hidden
+        shown = "<a value with credentials>" if "@" in url else repr(url[:200])
         raise AstronomerConfigError(
             f"[{config.SECTION}] {config.OPENLINEAGE_URL.key} = {shown}: expected an http(s) URL "
             f"({config.OPENLINEAGE_URL.env_var})"

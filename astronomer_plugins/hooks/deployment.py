@@ -168,8 +168,8 @@ class AstroDeploymentHook(BaseHook):
             )
         except requests.RequestException as exc:
             raise DeploymentCallError(
-                f"astro_deployment connection {target.conn_id!r}: {target.base_url} unreachable while trying to "
-                f"{what}: {type(exc).__name__}"
+                f"astro_deployment connection {target.conn_id!r}: {target.base_url} unreachable "
+                f"while trying to {what}: {type(exc).__name__}"
             ) from None
         return response.status_code, _json(response)
 

@@ -33,7 +33,8 @@ def outcome(event: dict[str, Any], dag_id: str) -> str:
         return str(event["run_id"])
     if event.get("status") == "failed":
         raise AirflowException(
-            f"remote DAG run {dag_id}/{event.get('run_id')} finished in state {event.get('state')}: {event.get('url')}"
+            f"remote DAG run {dag_id}/{event.get('run_id')} finished in state {event.get('state')}: "
+            f"{event.get('url')}"
         )
     raise AirflowException(f"waiting for {dag_id} failed: {event.get('message')}")
 

@@ -50,8 +50,8 @@ def check_within_limits(task_id: str, resources: k8s.V1ResourceRequirements) -> 
             asked, allowed = parse_quantity(values[resource]), parse_quantity(config.get(option))
             if Decimal(asked) > Decimal(allowed):
                 raise PodLimitExceeded(
-                    f"task {task_id!r}: {resource} {kind} {values[resource]} is above this deployment's limit "
-                    f"{config.get(option)} ([astronomer] {option.key}, {option.env_var}); ask for less"
+                    f"task {task_id!r}: {resource} {kind} {values[resource]} is above this deployment's "
+                    f"limit {config.get(option)} ([astronomer] {option.key}, {option.env_var}); ask for less"
                 )
 
 

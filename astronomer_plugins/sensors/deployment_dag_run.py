@@ -59,7 +59,9 @@ class DeploymentDagRunSensor(BaseSensorOperator):
         target = hook.target()
         logical = dt.datetime.fromisoformat(self.logical_date) if self.logical_date else None
         run = hook.find_dag_run(target, self.external_dag_id, logical)
-        state = run.get("state") if run else None
+        if run is None:
+            return False
+        state = run.get("state")
         if state in self.failed_states:
             raise AirflowFailException(
                 f"remote DAG run {self.external_dag_id}/{run['dag_run_id']} is {state}: "

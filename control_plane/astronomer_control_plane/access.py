@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import jwt
 from fastapi import Depends, Request
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from astronomer_control_plane.context import ControlPlane, control_plane
 from astronomer_control_plane.errors import Forbidden, NotFound, Unauthorized
@@ -33,7 +35,7 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
-def verify_own_token(cp: ControlPlane, session, token: str) -> dict:  # noqa: ANN001
+def verify_own_token(cp: ControlPlane, session: Session, token: str) -> dict[str, Any]:
     """Claims of a token this control plane signed; raises Unauthorized for anything else."""
     try:
         kid = jwt.get_unverified_header(token).get("kid")

@@ -13,12 +13,16 @@ import json
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from astronomer_control_plane.settings import Settings
 
 DEFAULT_DATA_DIR = Path(".local/control-plane")
 OPENAPI_FILE = Path(__file__).resolve().parents[1] / "openapi.json"
 
 
-def _settings(args: argparse.Namespace):  # noqa: ANN202
+def _settings(args: argparse.Namespace) -> Settings:
     from astronomer_control_plane.settings import Settings
 
     return Settings(

@@ -15,6 +15,7 @@ import datetime as dt
 import json
 import secrets
 import threading
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -37,7 +38,7 @@ class KeyStore:
         self._document: tuple[tuple[str, ...], dict[str, Any]] | None = None
         self.loads = 0  # key files read and parsed: once per kid per process
 
-    def _path(self, kid: str):  # noqa: ANN202
+    def _path(self, kid: str) -> Path:
         return self._dir / f"{kid}.pem"
 
     def _private_key(self, kid: str) -> rsa.RSAPrivateKey:

@@ -9,12 +9,17 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from astronomer_control_plane.context import ControlPlane
+from astronomer_control_plane.db import Base
 from astronomer_control_plane.orm import Deployment, Organization, RoleBinding, User, Workspace
 from astronomer_control_plane.secrets_store import digest, new_secret, write_private
+
+R = TypeVar("R", bound=Base)
 
 ORGANIZATION = "Dev Organization"
 WORKSPACE = "Dev Workspace"
@@ -42,7 +47,9 @@ class SeedResult:
     settings_file: Path
 
 
-def _get_or_create(session, model, defaults: dict | None = None, **keys):  # noqa: ANN001, ANN202
+def _get_or_create(
+    session: Session, model: type[R], defaults: dict[str, Any] | None = None, **keys: Any
+) -> R:
     record = session.scalar(select(model).filter_by(**keys))
     if record is None:
         record = model(**keys, **(defaults or {}))

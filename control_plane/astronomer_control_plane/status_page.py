@@ -47,6 +47,12 @@ def _run_summary(
     return outcomes, sorted(durations, key=lambda item: item[3], reverse=True)
 
 
+def _table(headers: tuple[str, ...], rows: str) -> str:
+    """A table with a header row; `rows` is already-escaped <tr> markup."""
+    head = "".join(f"<th>{header}</th>" for header in headers)
+    return f"<table><tr>{head}</tr>{rows}</table>"
+
+
 def _runs_html(batches: list[tuple[dt.datetime, dict]]) -> str:
     outcomes, durations = _run_summary(batches)
     tasks = "".join(
@@ -54,14 +60,38 @@ def _runs_html(batches: list[tuple[dt.datetime, dict]]) -> str:
         for name in ("success", "failed", "up_for_retry", "skipped", "upstream_failed")
     )
     runs = "".join(
-        f"<tr><td>{escape(dag_id)}</td><td>{escape(outcome)}</td><td>{seconds:.1f}</td><td>{escape(str(at))}</td></tr>"
+        f"<tr><td>{escape(dag_id)}</td><td>{escape(outcome)}</td>"
+        f"<td>{seconds:.1f}</td><td>{escape(str(at))}</td></tr>"
         for dag_id, outcome, seconds, at in durations[:50]
     )
+    pushes = f"(last {len(batches)} pushes)"
     return (
-        f"<h2>Task outcomes (last {len(batches)} pushes)</h2><table><tr><th>outcome</th><th>tasks</th></tr>{tasks}</table>"
-        f"<h2>DAG runs (last {len(batches)} pushes)</h2><table><tr><th>DAG</th><th>outcome</th>"
-        f"<th>duration (s)</th><th>finished</th></tr>{runs}</table>"
+        f"<h2>Task outcomes {pushes}</h2>{_table(('outcome', 'tasks'), tasks)}"
+        f"<h2>DAG runs {pushes}</h2>{_table(('DAG', 'outcome', 'duration (s)', 'finished'), runs)}"
     )
+
+
+def _component_row(c: ComponentStatus) -> str:
+    heartbeat = c.last_heartbeat_at.isoformat() if c.last_heartbeat_at else "-"
+    return (
+        f"<tr><td>{escape(c.component.value)}</td><td>{escape(c.instance_id)}</td>"
+        f"<td>{escape(c.hostname)}</td><td>{c.pid}</td><td class='{c.state.value}'>{c.state.value}</td>"
+        f"<td>{escape(c.runtime_version)}</td><td>{escape(c.airflow_version)}</td>"
+        f"<td>{escape(c.python_version)}</td><td>{heartbeat}</td></tr>"
+    )
+
+
+COMPONENT_HEADERS = (
+    "component",
+    "instance",
+    "host",
+    "pid",
+    "state",
+    "runtime",
+    "airflow",
+    "python",
+    "last heartbeat",
+)
 
 
 def render_status_page(
@@ -71,23 +101,17 @@ def render_status_page(
     components: list[ComponentStatus],
     batches: list[tuple[dt.datetime, dict]],
 ) -> str:
-    rows = "".join(
-        f"<tr><td>{escape(c.component.value)}</td><td>{escape(c.instance_id)}</td><td>{escape(c.hostname)}</td>"
-        f"<td>{c.pid}</td><td class='{c.state.value}'>{c.state.value}</td><td>{escape(c.runtime_version)}</td>"
-        f"<td>{escape(c.airflow_version)}</td><td>{escape(c.python_version)}</td>"
-        f"<td>{c.last_heartbeat_at.isoformat() if c.last_heartbeat_at else '-'}</td></tr>"
-        for c in components
-    )
+    rows = "".join(_component_row(c) for c in components)
     last_push = batches[0][0].isoformat() if batches else "never"
     metrics = "".join(
         f"<tr><td>{escape(metric)}</td><td>{value:g}</td></tr>"
         for metric, value in sorted(_metric_summary(batches).items())
     )
+    head = f"<head><meta charset='utf-8'><title>{escape(name)}</title><style>{STYLE}</style></head>"
     return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(name)}</title><style>{STYLE}</style></head>"
-        f"<body><h1>Deployment {escape(name)}</h1><p>id <code>{escape(deployment_id)}</code>, "
-        f"Runtime {escape(runtime_version)}</p><h2>Components</h2><table><tr><th>component</th><th>instance</th>"
-        f"<th>host</th><th>pid</th><th>state</th><th>runtime</th><th>airflow</th><th>python</th>"
-        f"<th>last heartbeat</th></tr>{rows}</table>{_runs_html(batches)}<h2>Metrics</h2><p>Last batch: {last_push}</p>"
-        f"<table><tr><th>counter (last {len(batches)} batches)</th><th>total</th></tr>{metrics}</table></body></html>"
+        f"<!doctype html><html>{head}<body><h1>Deployment {escape(name)}</h1>"
+        f"<p>id <code>{escape(deployment_id)}</code>, Runtime {escape(runtime_version)}</p>"
+        f"<h2>Components</h2>{_table(COMPONENT_HEADERS, rows)}"
+        f"{_runs_html(batches)}<h2>Metrics</h2><p>Last batch: {last_push}</p>"
+        f"{_table((f'counter (last {len(batches)} batches)', 'total'), metrics)}</body></html>"
     )

@@ -92,7 +92,8 @@ class Verdict:
 
 
 def parse_report(document: dict, *, release: str, python: str, lock: Path) -> LockAudit:
-    """pip-audit's JSON (`-f json`): {"dependencies": [{name, version, vulns: [...]} | {name, skip_reason}]}."""
+    """pip-audit's JSON (`-f json`):
+    {"dependencies": [{name, version, vulns: [...]} | {name, skip_reason}]}."""
     try:
         dependencies = document["dependencies"]
     except (KeyError, TypeError):
@@ -121,17 +122,8 @@ def pip_audit_command(lock: Path) -> list[str]:
     if executable is None:
         raise AuditError("pip-audit is not installed: it is in runtime/requirements-dev.txt (make venv)")
     # --no-deps --disable-pip: audit the lock's pins as written; nothing is resolved or installed.
-    return [
-        executable,
-        "--no-deps",
-        "--disable-pip",
-        "--requirement",
-        str(lock),
-        "--format",
-        "json",
-        "--progress-spinner",
-        "off",
-    ]
+    output = ["--format", "json", "--progress-spinner", "off"]
+    return [executable, "--no-deps", "--disable-pip", "--requirement", str(lock), *output]
 
 
 def audit_lock(release: str, python: str, lock: Path) -> LockAudit:
@@ -193,12 +185,14 @@ def describe(verdict: Verdict) -> list[str]:
         )
     for finding in verdict.unrecorded:
         lines.append(
-            f"  NOT RECORDED: {finding} -> add it to versions.yaml releases[{audit.release}].changelog.security "
+            f"  NOT RECORDED: {finding} -> add it to versions.yaml "
+            f"releases[{audit.release}].changelog.security "
             f"(cve: {finding.record_id}, status: accepted, summary: why) or upgrade {finding.package}"
         )
     for finding in verdict.recorded_as_fixed:
         lines.append(
-            f"  STILL PRESENT: {finding} is recorded as fixed in releases[{audit.release}].changelog.security, "
+            f"  STILL PRESENT: {finding} is recorded as fixed in "
+            f"releases[{audit.release}].changelog.security, "
             f"but the lock still pins the vulnerable {finding.package}=={finding.version}"
         )
     lines += [f"  accepted: {finding}" for finding in verdict.accepted]

@@ -61,22 +61,14 @@ def requirements_in(release: Release) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _exclude_newer(target: LockTarget) -> list[str]:
+    """Resolve as PyPI was when the release was locked."""
+    return ["--exclude-newer", target.release.locked_at.strftime("%Y-%m-%dT%H:%M:%SZ")]
+
+
 def compile_command(target: LockTarget) -> list[str]:
-    return [
-        "uv",
-        "pip",
-        "compile",
-        INPUT_NAME,
-        "--universal",
-        "--python-version",
-        target.python,
-        "--generate-hashes",
-        "--exclude-newer",
-        target.release.locked_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "--annotation-style",
-        "line",
-        "--no-header",
-    ]
+    resolve = ["--universal", "--python-version", target.python, "--generate-hashes", *_exclude_newer(target)]
+    return ["uv", "pip", "compile", INPUT_NAME, *resolve, "--annotation-style", "line", "--no-header"]
 
 
 def input_digest(target: LockTarget) -> str:
@@ -122,22 +114,9 @@ def generate(target: LockTarget) -> str:
 def _check_resolves_on(target: LockTarget, platform: str, lock_text: str, workdir: str) -> None:
     lock = Path(workdir, "lock.txt")
     lock.write_text(lock_text)
-    command = [
-        _uv(),
-        "pip",
-        "compile",
-        "--quiet",
-        str(lock),
-        "--python-platform",
-        platform,
-        "--python-version",
-        target.python,
-        "--no-deps",
-        "--exclude-newer",
-        target.release.locked_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "-o",
-        "/dev/null",
-    ]
+    on = ["--python-platform", platform, "--python-version", target.python]
+    command = [_uv(), "pip", "compile", "--quiet", str(lock), *on, "--no-deps", *_exclude_newer(target)]
+    command += ["-o", "/dev/null"]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise LockError(f"{target}: the lock does not resolve on {platform}:\n{result.stderr.strip()}")

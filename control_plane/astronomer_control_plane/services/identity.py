@@ -8,10 +8,10 @@ import hashlib
 import hmac
 import secrets
 import uuid
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import Session
 
 from astronomer_control_plane import roles
@@ -138,7 +138,7 @@ def exchange_code(
         # others find `used` already true (the UPDATE is this transaction's first statement, so on
         # SQLite it waits for the write lock rather than reading a stale snapshot). The code stays
         # burnt even when the checks below fail.
-        claimed = session.execute(
+        update_result = session.execute(
             update(AuthorizationCode)
             .where(
                 AuthorizationCode.code_hash == digest(code),
@@ -148,6 +148,8 @@ def exchange_code(
             .values(used=True)
             .execution_options(synchronize_session=False)
         )
+        # An UPDATE's result is a CursorResult (rowcount); Session.execute is typed for any statement.
+        claimed = cast(CursorResult[Any], update_result)
         if claimed.rowcount != 1:
             raise invalid
         record = session.get(AuthorizationCode, digest(code))

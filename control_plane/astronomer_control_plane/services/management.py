@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from astronomer_control_plane import roles
@@ -51,14 +52,20 @@ def _organization(session: Session, caller: Caller, organization_id: str) -> Org
     return organization
 
 
-def _in_organization(session: Session, model: type, record_id: str, organization_id: str, field: str):  # noqa: ANN202
+# The records that belong to one organization.
+Owned = TypeVar("Owned", Workspace, Deployment, User, ApiToken)
+
+
+def _in_organization(
+    session: Session, model: type[Owned], record_id: str, organization_id: str, field: str
+) -> Owned:
     record = session.get(model, record_id)
     if record is None or record.organization_id != organization_id:
         raise NotFound(f"{field.removesuffix('_id')} {record_id!r} not found", field=field)
     return record
 
 
-def _unique(session: Session, query, field: str, value: str) -> None:  # noqa: ANN001
+def _unique(session: Session, query: Select[Any], field: str, value: str) -> None:
     if session.scalar(query) is not None:
         raise Conflict(f"{field} {value!r} already exists", field=field)
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from astronomer_runtime.catalog import rules
 from astronomer_runtime.catalog.catalog import Catalog
@@ -51,7 +52,7 @@ def _location(label: str, loc: tuple[Any, ...]) -> str:
     return "".join(parts)
 
 
-def _message(error: dict[str, Any]) -> str:
+def _message(error: ErrorDetails) -> str:
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "missing":
         return "is required"

@@ -41,7 +41,8 @@ def release_problems(release: Release) -> list[Problem]:
         problems.append(
             Problem(
                 _field(release, "airflow"),
-                f"{release.airflow} does not match the release name: a {release.line}-n release ships Airflow {release.line}.x",
+                f"{release.airflow} does not match the release name: "
+                f"a {release.line}-n release ships Airflow {release.line}.x",
             )
         )
     if release.end_of_maintenance and release.end_of_maintenance <= release.release_date:
@@ -67,7 +68,8 @@ def catalog_problems(catalog: Catalog) -> list[Problem]:
             problems.append(
                 Problem(
                     _field(release, "end_of_basic_support"),
-                    f"{lifecycle.end_of_basic_support} is before end_of_maintenance {lifecycle.end_of_maintenance}",
+                    f"{lifecycle.end_of_basic_support} is before "
+                    f"end_of_maintenance {lifecycle.end_of_maintenance}",
                 )
             )
         previous = catalog.previous(release)
@@ -77,7 +79,8 @@ def catalog_problems(catalog: Catalog) -> list[Problem]:
             problems.append(
                 Problem(
                     _field(release, "release_date"),
-                    f"{release.release_date} is before the release_date of {previous.name} ({previous.release_date})",
+                    f"{release.release_date} is before the release_date of "
+                    f"{previous.name} ({previous.release_date})",
                 )
             )
         if Version(release.airflow) < Version(previous.airflow):

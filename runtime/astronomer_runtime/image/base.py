@@ -65,14 +65,8 @@ def sources_list(spec: BaseSpec) -> str:
 
 
 def debootstrap_command(spec: BaseSpec, rootfs: Path) -> list[str]:
-    return [
-        "debootstrap",
-        "--variant=minbase",
-        f"--include={','.join(PACKAGES)}",
-        spec.suite,
-        str(rootfs),
-        spec.mirror,
-    ]
+    include = f"--include={','.join(PACKAGES)}"
+    return ["debootstrap", "--variant=minbase", include, spec.suite, str(rootfs), spec.mirror]
 
 
 def make_rootfs(spec: BaseSpec, rootfs: Path) -> None:

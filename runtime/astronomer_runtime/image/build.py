@@ -79,23 +79,16 @@ def host_ca_bundle() -> Path | None:
     return None
 
 
+def _git(*args: str, timeout: float) -> str:
+    command = ["git", "-C", str(REPO_ROOT), *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=True).stdout.strip()
+
+
 def vcs_revision() -> str:
     """The checkout's commit (with -dirty when the tree has changes), or unknown outside git."""
     try:
-        head = subprocess.run(
-            ["git", "-C", str(REPO_ROOT), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=True,
-        ).stdout.strip()
+        head = _git("rev-parse", "HEAD", timeout=10)
+        dirty = _git("status", "--porcelain", "--untracked-files=no", timeout=30)
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return f"{head}-dirty" if dirty else head

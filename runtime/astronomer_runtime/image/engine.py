@@ -100,14 +100,8 @@ class Buildah(Engine):
     def build_command(self, request: BuildRequest) -> list[str]:
         # --format docker: OCI image configs have no ONBUILD field, so buildah would drop the hooks.
         # --force-rm: a failed build (e.g. a refused ONBUILD step) leaves no working container behind.
-        command = self.base_command() + [
-            "bud",
-            "--isolation",
-            self.isolation,
-            "--format",
-            "docker",
-            "--force-rm",
-        ]
+        options = ["--isolation", self.isolation, "--format", "docker", "--force-rm"]
+        command = [*self.base_command(), "bud", *options]
         command += ["--layers"] if request.cache else ["--no-cache"]
         return command + _common_build_arguments(request)
 

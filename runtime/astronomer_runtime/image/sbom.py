@@ -43,16 +43,18 @@ with open("/var/lib/dpkg/status", encoding="utf-8") as status:
     for line in [*status.read().splitlines(), ""]:
         if not line.strip():
             if record.get("Status", "").endswith(" installed"):
-                debian.append({k: record.get(k, "") for k in ("Package", "Version", "Architecture", "Source")})
+                fields = ("Package", "Version", "Architecture", "Source")
+                debian.append({k: record.get(k, "") for k in fields})
             record = {}
         elif not line[0].isspace() and ":" in line:
             key, _, value = line.partition(":")
             record[key] = value.strip()
 os_release = dict(l.split("=", 1) for l in open("/etc/os-release").read().splitlines() if "=" in l)
+os_keys = ("ID", "VERSION_ID", "VERSION_CODENAME")
 print(json.dumps({"python": sorted(python.values(), key=lambda p: p["name"].lower()),
                   "python_version": platform.python_version(),
                   "debian": sorted(debian, key=lambda d: d["Package"]),
-                  "os": {k: os_release.get(k, "").strip('"') for k in ("ID", "VERSION_ID", "VERSION_CODENAME")}}))
+                  "os": {k: os_release.get(k, "").strip('"') for k in os_keys}}))
 """
 
 

@@ -8,6 +8,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,20 +31,8 @@ class LocalControlPlane:
 
     def _command(self, *args: str) -> list[str]:
         catalog = ["--catalog", str(self.catalog_file)] if self.catalog_file else []
-        return [
-            sys.executable,
-            "-m",
-            "astronomer_runtime",
-            *catalog,
-            "control-plane",
-            "--data-dir",
-            str(self.data_dir),
-            "--host",
-            self.host,
-            "--port",
-            str(self.port),
-            *args,
-        ]
+        where = ["--data-dir", str(self.data_dir), "--host", self.host, "--port", str(self.port)]
+        return [sys.executable, "-m", "astronomer_runtime", *catalog, "control-plane", *where, *args]
 
     def serve(self) -> Component:
         return Component("control-plane", self._command("serve"), stop_last=True)
@@ -54,7 +43,7 @@ class LocalControlPlane:
             self._command("seed", "--base-url", airflow_base_url, "--runtime-version", runtime_version),
         )
 
-    def wait_until_healthy(self, stopping: threading.Event, alive) -> bool:  # noqa: ANN001 - callable
+    def wait_until_healthy(self, stopping: threading.Event, alive: Callable[[], bool]) -> bool:
         """Poll /health with a deadline; False when stopping, the process died, or time ran out."""
         deadline = time.monotonic() + HEALTH_DEADLINE_SECONDS
         while time.monotonic() < deadline and not stopping.is_set() and alive():
