@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import importlib
 
+# What requests and its helpers import lazily on first use, then our own modules on the threads' paths.
 MODULES = (
-    # what requests and its helpers import lazily on first use
-    "requests", "requests.adapters", "urllib3", "urllib3.util.ssl_", "encodings.idna", "idna", "charset_normalizer",
-    "http.client", "email.parser", "ssl", "gzip", "json", "uuid", "random",
-    # our own modules used on the threads' paths
-    "astronomer_plugins.config", "astronomer_plugins.errors", "astronomer_plugins.control_plane.client",
-    "astronomer_plugins.control_plane.models", "astronomer_plugins.registration.identity", "fcntl",
-)  # fmt: skip
+    *("requests", "requests.adapters", "urllib3", "urllib3.util.ssl_", "encodings.idna", "idna"),
+    *("charset_normalizer", "http.client", "email.parser", "ssl", "gzip", "json", "uuid", "random", "fcntl"),
+    *("astronomer_plugins.config", "astronomer_plugins.errors", "astronomer_plugins.agent.identity"),
+    *("astronomer_plugins.control_plane.client", "astronomer_plugins.control_plane.models"),
+)
 
 
 def preload(*extra: str) -> None:

@@ -7,7 +7,8 @@ import time and each module imports only what its own job needs:
 - `statsd_client`: `TaggedStatsClient`, for `[metrics] statsd_custom_client_path`.
 - `aggregator`: in-memory counters (the listener's hot path) and the bounded push buffer.
 - `listener`: task and DAG-run outcomes, counted in memory; never any I/O in a hook.
-- `pusher`: the background thread of long-lived components (statsd flush + control-plane push).
+- `emit`: our samples to statsd (UDP), one client per process.
+- `job`: the component agent's metrics job in long-lived components (statsd flush + control-plane push).
 - `settings`: the Airflow [metrics] settings that turn tagged statsd on.
 """
 

@@ -1,13 +1,14 @@
 """In-memory aggregation (the listener's hot path) and the bounded buffer of the push.
 
 `Aggregator.count`/`observe` are what a listener hook calls: a dict update under a lock, no I/O,
-no allocation beyond the key. `drain()` hands everything over to the pusher thread. `PushBuffer`
+no allocation beyond the key. `drain()` hands everything over to the agent's metrics job. `PushBuffer`
 holds drained points until the control plane acknowledges them; beyond its size the oldest points
 are dropped and counted, so an outage costs memory up to a fixed bound and nothing else.
 """
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections import deque
 from collections.abc import Iterable
@@ -50,7 +51,9 @@ class Aggregator:
             counters, self._counters = self._counters, {}
             observations = list(self._observations)
             self._observations.clear()
-        return [Sample(name, "counter", value, tags, now) for (name, tags), value in counters.items()] + observations
+        return [
+            Sample(name, "counter", value, tags, now) for (name, tags), value in counters.items()
+        ] + observations
 
     def __len__(self) -> int:
         with self._lock:
@@ -104,13 +107,11 @@ class PushBuffer:
             return self._inflight
         if not self._items and not self._unreported_drops:
             return None
-        chosen = [item for _, item in zip(range(self.max_batch - 1), self._items)]  # room for the drops point
+        chosen = list(itertools.islice(self._items, self.max_batch - 1))  # room for the drops point
         last_seq = chosen[-1][0] if chosen else self._seq
         first_seq = chosen[0][0] if chosen else self._seq
-        self._inflight = Batch(
-            f"{self.instance_id[-40:]}-{first_seq}-{last_seq}-{self.dropped_total}"[:64], [s for _, s in chosen],
-            self._unreported_drops, last_seq,
-        )  # fmt: skip
+        batch_id = f"{self.instance_id[-40:]}-{first_seq}-{last_seq}-{self.dropped_total}"[:64]
+        self._inflight = Batch(batch_id, [s for _, s in chosen], self._unreported_drops, last_seq)
         return self._inflight
 
     def acknowledge(self, batch: Batch) -> None:

@@ -17,8 +17,9 @@ def airflow_statsd_environment(statsd_host: str, statsd_port: str | int = 8125) 
         from astronomer_plugins import config
         from astronomer_plugins.errors import AstronomerConfigError
 
+        option = config.STATSD_PORT
         raise AstronomerConfigError(
-            f"[{config.SECTION}] {config.STATSD_PORT.key} = {port!r}: expected a UDP port ({config.STATSD_PORT.env_var})"
+            f"[{config.SECTION}] {option.key} = {port!r}: expected a UDP port ({option.env_var})"
         )
     return {
         "AIRFLOW__METRICS__STATSD_ON": "True",

@@ -9,6 +9,7 @@ package does: one UDP datagram, never waiting, errors swallowed.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from statsd import StatsClient
@@ -31,15 +32,16 @@ class _TaggedMethods:
     def decr(self, stat: str, count: float = 1, rate: float = 1, *, tags: Tags | None = None) -> None:
         self.incr(stat, -count, rate, tags=tags)
 
-    def timing(self, stat: str, delta: object, rate: float = 1, *, tags: Tags | None = None) -> None:
+    def timing(
+        self, stat: str, delta: float | dt.timedelta, rate: float = 1, *, tags: Tags | None = None
+    ) -> None:
         """`delta` in milliseconds or a timedelta, like the statsd package."""
-        from datetime import timedelta
+        milliseconds = delta.total_seconds() * 1000.0 if isinstance(delta, dt.timedelta) else delta
+        self._send_stat(stat, f"{milliseconds:0.6f}|ms", rate, tags)
 
-        if isinstance(delta, timedelta):
-            delta = delta.total_seconds() * 1000.0
-        self._send_stat(stat, "%0.6f|ms" % delta, rate, tags)
-
-    def gauge(self, stat: str, value: float, rate: float = 1, delta: bool = False, *, tags: Tags | None = None) -> None:
+    def gauge(
+        self, stat: str, value: float, rate: float = 1, delta: bool = False, *, tags: Tags | None = None
+    ) -> None:
         if value < 0 and not delta:  # statsd reads "-5|g" as a decrement: reset to 0 first
             with self.pipeline() as pipe:
                 pipe._send_stat(stat, "0|g", 1, tags)
@@ -53,9 +55,15 @@ class TaggedStatsClient(_TaggedMethods, StatsClient):
     """A `statsd.StatsClient` whose lines carry DogStatsD tags (constant and per metric)."""
 
     def __init__(
-        self, host: str = "localhost", port: int = 8125, prefix: str | None = None, maxudpsize: int = 512,
-        ipv6: bool = False, *, constant_tags: Tags | None = None,
-    ) -> None:  # fmt: skip
+        self,
+        host: str = "localhost",
+        port: int = 8125,
+        prefix: str | None = None,
+        maxudpsize: int = 512,
+        ipv6: bool = False,
+        *,
+        constant_tags: Tags | None = None,
+    ) -> None:
         super().__init__(host, port, prefix, maxudpsize, ipv6)
         self._explicit_constant = constant_tags
         self._constant_for: str | None = None
@@ -65,7 +73,11 @@ class TaggedStatsClient(_TaggedMethods, StatsClient):
         """The formatted constant tags, rebuilt only when this process learns its component."""
         component = tagging.current_component()
         if component != self._constant_for:
-            constant = self._explicit_constant if self._explicit_constant is not None else tagging.constant_tags(component)
+            constant: Tags = (
+                self._explicit_constant
+                if self._explicit_constant is not None
+                else dict(tagging.constant_tags(component))
+            )
             self._constant_suffix = tagging.format_tags(constant)
             self._constant_for = component
         return self._constant_suffix

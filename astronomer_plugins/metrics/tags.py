@@ -52,7 +52,7 @@ def set_component(component: str) -> None:
 def current_component() -> str:
     if _component is not None:
         return _component
-    from astronomer_plugins.registration import identity
+    from astronomer_plugins.agent import identity
 
     args = [arg for arg in sys.argv[1:] if not arg.startswith("-")]
     for arg in args[:2]:  # `airflow scheduler`, also `airflow celery worker`

@@ -1,6 +1,6 @@
 """What a component sends: its registration once, a small status with every heartbeat.
 
-Everything here runs in the registration thread, never on a component's own path. Status probes
+Everything here runs in the component agent's thread, never on a component's own path. Status probes
 are best effort: a probe that fails drops its fields from the heartbeat, it never skips a heartbeat.
 """
 
@@ -15,8 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from astronomer_plugins import config
-from astronomer_plugins.metrics import listener as metrics_listener
-from astronomer_plugins.registration import identity
+from astronomer_plugins.agent import identity
 
 if TYPE_CHECKING:
     from astronomer_plugins.control_plane.models import ComponentRegistration, Heartbeat
@@ -41,7 +40,7 @@ def provider_versions() -> dict[str, str]:
 
     found: dict[str, str] = {}
     for dist in distributions():
-        name = _normalize(dist.metadata.get("Name") or "")
+        name = _normalize(dist.metadata["Name"] or "")
         if name.startswith(PROVIDER_PREFIX) or name == OWN_DISTRIBUTION:
             found[name] = dist.version
     return dict(sorted(found.items()))
@@ -93,12 +92,13 @@ def api_server_status() -> Heartbeat:
     return Heartbeat(healthy=True)
 
 
-def job_status_probe(job: object, kind: str) -> StatusProbe:
+def job_status_probe(job: object, kind: str, last_push_at: Callable[[], float | None]) -> StatusProbe:
     """Heartbeat status of a Job-based component: healthy while its Job heartbeats in time.
 
     The Job's own heartbeat (written by the component's main loop) is the signal: a wedged scheduler
     loop stops it, so the control plane sees `healthy: false` although our thread is fine. The
-    scheduler adds the running DAG runs and its executor's open slots.
+    scheduler adds the running DAG runs and its executor's open slots; `last_push_at` is when the
+    agent's metrics job last pushed (epoch seconds), shown on the Runtime page.
     """
 
     def probe() -> Heartbeat:
@@ -113,9 +113,9 @@ def job_status_probe(job: object, kind: str) -> StatusProbe:
                 healthy = age <= threshold
         except Exception as exc:  # noqa: BLE001 - a probe never costs a heartbeat
             log.debug("Job heartbeat probe failed: %s", exc)
-        pushed_at = _metrics_last_push_at()
+        pushed_at = last_push_at()
         if pushed_at is not None:
-            details["metrics_last_push_at"] = pushed_at
+            details["metrics_last_push_at"] = dt.datetime.fromtimestamp(pushed_at, dt.UTC).isoformat()
         if kind == identity.SCHEDULER:
             try:
                 details.update(_scheduler_details(job))
@@ -124,13 +124,6 @@ def job_status_probe(job: object, kind: str) -> StatusProbe:
         return Heartbeat(healthy=healthy, details=details)
 
     return probe
-
-
-def _metrics_last_push_at() -> str | None:
-    """The metrics pusher's last accepted push in this process (ISO 8601), for the Runtime page.
-    `metrics_listener` is imported with this module, before the agent's thread starts."""
-    pushed = metrics_listener.last_push_at()
-    return dt.datetime.fromtimestamp(pushed, dt.UTC).isoformat() if pushed is not None else None
 
 
 def _job_heartbeat_age(job: object) -> tuple[float | None, float]:

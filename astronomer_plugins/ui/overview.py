@@ -188,10 +188,12 @@ def _revocations_synced_at() -> dt.datetime | None:
 
 
 def _this_api_server_registered() -> bool | None:
-    from astronomer_plugins.registration import lifecycle
+    from astronomer_plugins.agent import lifecycle
+    from astronomer_plugins.registration.job import RegistrationJob
 
     agent = lifecycle.current()
-    return agent.registered if agent is not None else None
+    job = agent.job(RegistrationJob.name) if agent is not None else None
+    return job.registered if isinstance(job, RegistrationJob) else None
 
 
 def _connection(snapshot: Snapshot, now: dt.datetime) -> ConnectionInfo:

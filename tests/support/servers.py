@@ -33,8 +33,20 @@ def poll(check, *, timeout: float, interval: float = 1.0, what: str):  # noqa: A
     pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
+EXECUTION_API_WARMUP_SECONDS = 120.0
+
+
+def warm_execution_api(base_url: str) -> None:
+    """Make the api-server build its execution API now. Airflow builds that versioned app lazily, on
+    the event loop, at its first request: many seconds of CPU on a busy 2-core machine, during which
+    the api-server answers nothing and task runners (5 s client timeout, 3 tries) give up."""
+    requests.get(f"{base_url}/execution/health", timeout=EXECUTION_API_WARMUP_SECONDS).raise_for_status()
+
+
 def start_dag_run(api: requests.Session, base_url: str, dag_id: str, conf: dict | None = None) -> str:
-    """Trigger a run of `dag_id` through the REST API; returns the run's URL."""
+    """Trigger a run of `dag_id` through the REST API, once the execution API its tasks call is
+    ready; returns the run's URL."""
+    warm_execution_api(base_url)
     body = {"logical_date": None, **({"conf": conf} if conf is not None else {})}
     run = api.post(f"{base_url}/api/v2/dags/{dag_id}/dagRuns", json=body, timeout=10)
     assert run.status_code == 200, run.text

@@ -7,7 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from astronomer_plugins.metrics import listener, pusher
+from astronomer_plugins.agent import lifecycle
+from astronomer_plugins.metrics import emit, listener
 
 
 @pytest.fixture
@@ -25,12 +26,11 @@ def udp_receiver() -> Iterator[socket.socket]:
 @pytest.fixture(autouse=True)
 def _fresh_metrics_state() -> Iterator[None]:
     listener._reset_after_fork()
-    pusher._reset_after_fork()
+    emit._reset_after_fork()
     yield
-    if listener.state.pusher is not None:
-        listener.state.pusher.stop()
+    lifecycle.stop()
     listener._reset_after_fork()
-    pusher._reset_after_fork()
+    emit._reset_after_fork()
 
 
 def receive_lines(sock: socket.socket) -> list[str]:

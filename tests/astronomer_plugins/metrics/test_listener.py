@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from astronomer_plugins.agent import listener as agent_listener
 from astronomer_plugins.metrics import listener
 from astronomer_plugins.metrics.aggregator import Aggregator, PushBuffer, Sample
 
@@ -53,7 +54,7 @@ def _ti(task_id: str, state: str = "success", operator: str = "BashOperator") ->
 
 def test_task_hooks_count_in_memory_without_any_network_call(socket_guard: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AIRFLOW__METRICS__STATSD_ON", "False")
-    listener.on_starting(_task_runner())
+    agent_listener.on_starting(_task_runner())
     listener.on_task_instance_success(None, _ti("a"))
     listener.on_task_instance_failed(None, _ti("b", state="up_for_retry"), error=RuntimeError("x"))
     listener.on_task_instance_failed(None, _ti("b", state="failed"), error=None)
@@ -77,9 +78,9 @@ def test_task_runner_sends_its_counts_to_statsd_when_it_stops(udp_receiver: sock
     monkeypatch.setenv("AIRFLOW__METRICS__STATSD_HOST", host)
     monkeypatch.setenv("AIRFLOW__METRICS__STATSD_PORT", str(port))
     monkeypatch.setenv("AIRFLOW__ASTRONOMER__DEPLOYMENT_ID", "dep1")
-    listener.on_starting(_task_runner())
+    agent_listener.on_starting(_task_runner())
     listener.on_task_instance_success(None, _ti("a|b"))
-    listener.before_stopping(_task_runner())
+    agent_listener.before_stopping(_task_runner())
     lines = udp_receiver.recvfrom(65535)[0].decode().split("\n")
     assert sorted(line.split(":", 1)[0] for line in lines) == ["airflow.astronomer.task.duration", "airflow.astronomer.task.outcome"]
     outcome = next(line for line in lines if "outcome:" in line and "|c" in line)
@@ -89,7 +90,7 @@ def test_task_runner_sends_its_counts_to_statsd_when_it_stops(udp_receiver: sock
 
 def test_listener_overhead_per_task_event_is_small(socket_guard: list[str]) -> None:
     """Not a timing assertion (benchmarks do ratios); this proves the path stays allocation-light."""
-    listener.on_starting(_task_runner())
+    agent_listener.on_starting(_task_runner())
     ti = _ti("a")
     for _ in range(1000):
         listener.on_task_instance_success(None, ti)
@@ -132,24 +133,3 @@ def test_push_buffer_abandons_refused_batches_as_drops() -> None:
     buffer.abandon(buffer.next_batch())
     batch = buffer.next_batch()
     assert (batch.samples, batch.dropped, buffer.dropped_total) == ([], 3, 3)
-
-
-class Job:  # the name Airflow's Job class has; on_starting runs in its __init__, before job_type is set
-    def __init__(self, job_type: str | None = None) -> None:
-        self.job_type = job_type
-
-
-@pytest.mark.parametrize(
-    ("component", "argv", "expected"),
-    [
-        (Job("SchedulerJob"), ["airflow", "anything"], "scheduler"),
-        (Job("TriggererJob"), ["airflow"], "triggerer"),
-        (Job(None), ["/venv/bin/airflow", "dag-processor"], "dag-processor"),
-        (Job(None), ["airflow", "scheduler", "--num-runs", "1"], "scheduler"),
-        (Job(None), ["airflow", "api-server"], None),
-        (object(), ["airflow", "scheduler"], None),
-    ],
-)
-def test_component_of(monkeypatch: pytest.MonkeyPatch, component: object, argv: list[str], expected: str | None) -> None:
-    monkeypatch.setattr("sys.argv", argv)
-    assert listener._component_of(component) == expected

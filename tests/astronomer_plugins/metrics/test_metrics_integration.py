@@ -166,7 +166,7 @@ def test_tagged_statsd_and_push_then_an_outage(airflow: dict, statsd: StatsdDaem
     control_plane.stop()
     assert _run_dag(airflow) == "success"
     assert _run_dag(airflow) == "success"
-    poll(lambda: "control plane unavailable" in airflow["log"].read_text(), timeout=30, what="the pusher to notice the outage")
+    poll(lambda: "control plane unavailable" in airflow["log"].read_text(), timeout=30, what="the metrics job to notice the outage")
     assert airflow["process"].poll() is None
     control_plane.start()
     def resumed() -> list[dict]:

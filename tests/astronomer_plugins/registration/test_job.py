@@ -1,5 +1,6 @@
-"""The registration agent in this process, against the real control plane and servers that misbehave
-on purpose (4xx with an error text, a hang), plus the process-wide lifecycle and the ASGI hook."""
+"""The registration job, run by a component agent in this process, against the real control plane and
+servers that misbehave on purpose (4xx with an error text, a hang), plus the process-wide lifecycle
+and the ASGI hook."""
 
 from __future__ import annotations
 
@@ -16,29 +17,43 @@ from pathlib import Path
 import pytest
 import requests
 
-from astronomer_plugins.registration import identity, lifecycle, listener, payload
-from astronomer_plugins.registration.agent import RegistrationAgent
+from astronomer_plugins.agent import asgi as agent_asgi
+from astronomer_plugins.agent import identity, lifecycle, listener
+from astronomer_plugins.agent.agent import ComponentAgent
 from astronomer_plugins.lifespan import LifespanHooksMiddleware
-from astronomer_plugins.registration import asgi as registration_asgi
+from astronomer_plugins.registration import payload
+from astronomer_plugins.registration.job import RegistrationJob
 from astronomer_plugins.registration.settings import RegistrationSettings
 from tests.astronomer_plugins.registration.conftest import components
 from tests.astronomer_plugins.registration.test_faults import HungServer
-from tests.servers import poll
+from tests.support.servers import poll
 
 pytestmark = pytest.mark.integration
 
-AGENT_LOGGER = "astronomer_plugins.registration"
+AGENT_LOGGER = "astronomer_plugins"
 
 
 def _agent(
     url: str, deployment_id: str, tmp_path: Path, *, interval: int = 1, kind: str = "triggerer"
-) -> RegistrationAgent:
-    return RegistrationAgent(
+) -> tuple[ComponentAgent, RegistrationJob]:
+    """An agent whose one job is the registration, with its instance ids in `tmp_path`."""
+    job = RegistrationJob(
         RegistrationSettings(url, deployment_id, interval),
-        resolve_kind=lambda: kind,
         status_probe=lambda _kind: payload.api_server_status,
+    )
+    agent = ComponentAgent(
+        [job],
+        deployment_id=deployment_id,
+        resolve_kind=lambda: kind,
         claim=lambda dep, k: identity.claim_instance_id(dep, k, host="agent-test", directory=str(tmp_path)),
     )
+    return agent, job
+
+
+def _registration(agent: ComponentAgent | None) -> RegistrationJob:
+    job = agent.job(RegistrationJob.name) if agent is not None else None
+    assert isinstance(job, RegistrationJob), agent
+    return job
 
 
 @pytest.fixture
@@ -50,10 +65,10 @@ def agent_token(tree, monkeypatch: pytest.MonkeyPatch) -> str:
 def test_register_heartbeat_register_again_when_forgotten_and_deregister(
     control_plane, tree, agent_token, tmp_path: Path
 ) -> None:
-    agent = _agent(control_plane.url, tree.deployment_id, tmp_path)
+    agent, job = _agent(control_plane.url, tree.deployment_id, tmp_path)
     agent.start()
     try:
-        poll(lambda: agent.heartbeats >= 2, timeout=20, what="two heartbeats")
+        poll(lambda: job.heartbeats >= 2, timeout=20, what="two heartbeats")
         [component] = components(control_plane, tree)
         assert (component.instance_id, component.component.value, component.state.value) == (
             "triggerer-agent-test-0", "triggerer", "healthy",
@@ -64,7 +79,7 @@ def test_register_heartbeat_register_again_when_forgotten_and_deregister(
             requests.delete(url, headers={"Authorization": f"Bearer {agent_token}"}, timeout=10).status_code
             == 204
         )
-        poll(lambda: agent.registrations == 2, timeout=20, what="a second registration")
+        poll(lambda: job.registrations == 2, timeout=20, what="a second registration")
         poll(
             lambda: components(control_plane, tree)[0].state.value == "healthy",
             timeout=20,
@@ -114,7 +129,7 @@ def test_a_4xx_is_logged_once_with_the_upstream_text_and_retried(
     token = "astro_agent_SECRET_in_test_4xx"
     monkeypatch.setenv("AIRFLOW__ASTRONOMER__AGENT_TOKEN", token)
     caplog.set_level(logging.INFO, logger=AGENT_LOGGER)
-    agent = _agent(f"http://127.0.0.1:{rejecting_server.server_port}", "dep_x", tmp_path)
+    agent, _job = _agent(f"http://127.0.0.1:{rejecting_server.server_port}", "dep_x", tmp_path)
     agent.start()
     try:
         poll(
@@ -135,7 +150,7 @@ def test_a_hung_control_plane_blocks_neither_start_nor_stop(
     hung = HungServer()
     caplog.set_level(logging.INFO, logger=AGENT_LOGGER)
     try:
-        agent = _agent(hung.url, tree.deployment_id, tmp_path)
+        agent, _job = _agent(hung.url, tree.deployment_id, tmp_path)
         started = time.monotonic()
         agent.start()
         assert time.monotonic() - started < 0.1
@@ -165,9 +180,9 @@ def test_a_hung_control_plane_blocks_neither_start_nor_stop(
 def test_backoff_grows_exponentially_up_to_one_interval(
     interval: int, failures: int, low: float, high: float, tmp_path
 ) -> None:
-    agent = _agent("http://127.0.0.1:9", "dep_x", tmp_path, interval=interval)
-    agent._failures = failures
-    delays = [agent._backoff() for _ in range(200)]
+    _agent_, job = _agent("http://127.0.0.1:9", "dep_x", tmp_path, interval=interval)
+    job._failures = failures
+    delays = [job._backoff() for _ in range(200)]
     assert low <= min(delays) and max(delays) <= high
     assert len(set(delays)) > 100  # jittered
 
@@ -213,7 +228,7 @@ def test_a_forked_child_never_deregisters_its_parent(control_plane, tree, agent_
     agent = lifecycle.start_for_api_server()
     assert agent is not None
     try:
-        poll(lambda: agent.registered, timeout=20, what="registration")
+        poll(lambda: _registration(agent).registered, timeout=20, what="registration")
         pid = os.fork()
         if pid == 0:  # the child: what a LocalExecutor worker or task runner inherits
             code = 0 if lifecycle.current() is None and lifecycle.stop() is False else 1
@@ -221,7 +236,7 @@ def test_a_forked_child_never_deregisters_its_parent(control_plane, tree, agent_
         _, status = os.waitpid(pid, 0)
         assert os.waitstatus_to_exitcode(status) == 0
         assert lifecycle.current() is agent
-        poll(lambda: agent.heartbeats >= 1, timeout=20, what="a heartbeat")
+        poll(lambda: _registration(agent).heartbeats >= 1, timeout=20, what="a heartbeat")
         assert [c.state.value for c in components(control_plane, tree)] == ["healthy"]
     finally:
         assert lifecycle.stop() is True
@@ -244,7 +259,7 @@ def test_the_asgi_hook_registers_on_lifespan_and_passes_requests_through(
             assert (await receive())["type"] == "lifespan.shutdown"
             await send({"type": "lifespan.shutdown.complete"})
 
-    middleware = LifespanHooksMiddleware(app, startup=[registration_asgi.start], shutdown=[registration_asgi.stop])
+    middleware = LifespanHooksMiddleware(app, startup=[agent_asgi.start], shutdown=[agent_asgi.stop])
 
     async def run() -> None:
         inbox: asyncio.Queue = asyncio.Queue()
@@ -259,7 +274,8 @@ def test_the_asgi_hook_registers_on_lifespan_and_passes_requests_through(
         while not sent:
             await asyncio.sleep(0.01)
         assert lifecycle.current() is not None
-        await asyncio.to_thread(poll, lambda: lifecycle.current().registered, timeout=20, what="registration")
+        registered = lambda: _registration(lifecycle.current()).registered  # noqa: E731
+        await asyncio.to_thread(poll, registered, timeout=20, what="registration")
         await inbox.put({"type": "lifespan.shutdown"})
         await lifespan
         assert [m["type"] for m in sent] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]

@@ -1,4 +1,4 @@
-"""Who registers, under which instance id; the plugin's hooks stay cheap in every process."""
+"""Which component a process is, under which instance id; the agent's hooks stay cheap in every process."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from astronomer_plugins.registration import identity
+from astronomer_plugins.agent import identity
 
 INSTANCE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"  # the control plane's (services/agents.py)
 
@@ -51,9 +51,8 @@ def test_task_runner_marker_is_recognised_and_jobs_are_classified() -> None:
     from airflow.jobs.job import Job
     from airflow.sdk.execution_time.task_runner import TaskRunnerMarker
 
-    assert identity.is_task_runner(TaskRunnerMarker()) is True
+    assert identity.kind_of(TaskRunnerMarker()) == "worker"
     job = Job.__new__(Job)  # no __init__: that would call the lifecycle listeners
-    assert identity.is_task_runner(job) is False
     assert identity.as_job(job) is job
     assert identity.as_job(TaskRunnerMarker()) is None
     assert identity.kind_of_job(job) is None  # on_starting runs before the job runner sets job_type
@@ -65,7 +64,7 @@ def test_task_runner_marker_is_recognised_and_jobs_are_classified() -> None:
 
 HOLDER = """
 import sys
-from astronomer_plugins.registration import identity
+from astronomer_plugins.agent import identity
 claim = identity.claim_instance_id("dep_1", "scheduler", host="vm", directory=sys.argv[1])
 print(claim.instance_id, flush=True)
 sys.stdin.readline()
@@ -124,8 +123,9 @@ def test_claims_are_per_deployment_and_kind(tmp_path: Path) -> None:
 
 PROBE = """
 import json, sys
-from astronomer_plugins.registration import asgi, listener
-heavy = ["requests", "pydantic", "sqlalchemy", "airflow", "astronomer_plugins.registration.agent",
+from astronomer_plugins.agent import asgi, listener
+heavy = ["requests", "pydantic", "sqlalchemy", "airflow", "astronomer_plugins.agent.agent",
+         "astronomer_plugins.registration.job", "astronomer_plugins.metrics.job",
          "astronomer_plugins.control_plane.client"]
 print(json.dumps([name for name in heavy if name in sys.modules]))
 """
@@ -151,6 +151,8 @@ class Job:  # the name Airflow's Job class has; on_starting runs before the runn
     ("component", "argv", "expected"),
     [
         (TaskRunnerMarker(), ["airflow", "scheduler"], "worker"),  # forked from the scheduler: still a task
+        (Job("SchedulerJob"), ["airflow", "anything"], "scheduler"),
+        (Job(None), ["airflow", "scheduler", "--num-runs", "1"], "scheduler"),
         (Job("DagProcessorJob"), ["airflow", "scheduler"], "dag-processor"),
         (Job(None), ["airflow", "triggerer"], "triggerer"),
         (Job(None), ["airflow", "api-server"], None),
@@ -166,18 +168,3 @@ def test_kind_of_is_the_one_classification(
     assert identity.kind_of(component) == expected
     if expected is not None:
         assert ComponentKind(expected).value == expected  # kinds are the wire enum's values
-
-
-def test_the_process_claim_is_shared_until_released(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(identity, "lock_directory", lambda: str(tmp_path))
-    monkeypatch.setattr(identity, "hostname", lambda: "vm")
-    monkeypatch.setattr(identity, "_process_claim", None)
-    first = identity.process_claim("dep_1", "scheduler")
-    try:
-        assert identity.process_claim("dep_1", "scheduler") is first  # registration and metrics push
-        assert first.instance_id == "scheduler-vm-0"
-        first.release()
-        again = identity.process_claim("dep_1", "scheduler")
-        assert again is not first and again.instance_id == "scheduler-vm-0"
-    finally:
-        identity.process_claim("dep_1", "scheduler").release()

@@ -1,10 +1,11 @@
-"""The registration thread: register, heartbeat every interval, deregister on a clean stop.
+"""The registration job of the component agent: register, heartbeat every interval, deregister on a
+clean stop.
 
 Rules (issue 5): registration never blocks start-up, never crashes or slows its component, never
 loses its state.
 
-- The thread is a daemon and does all network work; the component only starts it and, on a clean
-  stop, waits at most `DEREGISTER_BUDGET` seconds for the DELETE.
+- The agent's thread does all network work; on a clean stop the component waits at most
+  the agent's stop budget (2 s) for the DELETE.
 - Control plane unreachable, timing out or answering 5xx: retry with capped exponential backoff and
   jitter; the cap is the heartbeat interval, so a returning control plane sees the component within
   one interval. One WARNING when the outage starts, one INFO when it ends.
@@ -25,17 +26,19 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from astronomer_plugins import config
+from astronomer_plugins.agent import identity
 from astronomer_plugins.errors import (
     AstronomerConfigError,
     ControlPlaneAuthError,
     ControlPlaneResponseError,
     ControlPlaneUnavailable,
 )
-from astronomer_plugins.registration import identity, payload
+from astronomer_plugins.registration import payload
 
 if TYPE_CHECKING:
     import datetime as dt
 
+    from astronomer_plugins.agent.identity import ComponentIdentity
     from astronomer_plugins.control_plane.client import ControlPlaneClient
     from astronomer_plugins.control_plane.models import ComponentRegistration
     from astronomer_plugins.registration.payload import StatusProbe
@@ -43,13 +46,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DEREGISTER_BUDGET = 2.0  # seconds a clean stop may spend on the DELETE, whatever the control plane does
 BACKOFF_BASE = 1.0
 INTERVAL_JITTER = 0.1  # each wait is the interval +/- 10 %, so a fleet restarted together spreads out
 SLOW_RETRY_INTERVALS = 10  # after 401/403 or a configuration error: retry every 10 intervals ...
 SLOW_RETRY_MAX = 600.0  # ... but at least every 10 minutes
-KIND_WAIT = 5.0  # how long to wait for the job runner to set Job.job_type
-
 ClientFactory = Callable[[float, float], "ControlPlaneClient"]
 
 
@@ -65,31 +65,25 @@ def default_client_factory(url: str) -> ClientFactory:
     return make
 
 
-class RegistrationAgent:
-    """One component's enrolment, run by a daemon thread. `start()` returns at once."""
+class RegistrationJob:
+    """One component's enrolment with the control plane, a periodic job of the component agent."""
+
+    name = "registration"
 
     def __init__(
         self,
         settings: RegistrationSettings,
         *,
-        resolve_kind: Callable[[], str | None],
-        fallback_kind: Callable[[], str | None] | None = None,
         status_probe: Callable[[str], StatusProbe],
         client_factory: ClientFactory | None = None,
-        claim: Callable[[str, str], identity.InstanceClaim] | None = None,
         started_at: dt.datetime | None = None,
     ) -> None:
         self.settings = settings
-        self._resolve_kind = resolve_kind
-        self._fallback_kind = fallback_kind or (lambda: None)
         self._status_probe = status_probe
         self._client_factory = client_factory or default_client_factory(settings.control_plane_url)
-        self._claim_function = claim or identity.process_claim
         self._started_at = started_at
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
         self._client: ControlPlaneClient | None = None
-        self._claim: identity.InstanceClaim | None = None
+        self._component: ComponentIdentity | None = None
         self._body: ComponentRegistration | None = None
         self._probe: StatusProbe | None = None
         self._registered = False
@@ -102,136 +96,100 @@ class RegistrationAgent:
 
     @property
     def instance_id(self) -> str | None:
-        return self._claim.instance_id if self._claim else None
+        return self._component.instance_id if self._component else None
 
     @property
     def registered(self) -> bool:
         return self._registered
 
-    def start(self) -> None:
-        from astronomer_plugins.control_plane.preload import preload
-
-        preload()  # the thread must never import: forked children would inherit a held import lock
-        self._thread = threading.Thread(target=self._run, name="astronomer-registration", daemon=True)
-        self._thread.start()
-
-    # -- the thread ---------------------------------------------------------------------------------
-
-    def _run(self) -> None:
-        try:
-            if not self._prepare():
-                return
-            while not self._stopping.is_set():
-                delay = self._step()
-                if delay > 0:
-                    self._stopping.wait(delay)
-        except Exception:  # noqa: BLE001 - the thread must never take the component down
-            log.exception(
-                "Control-plane registration stopped after an unexpected error; the component keeps running"
-            )
-        finally:
-            self._close_client()
-            if self._stopping.is_set() and self._claim is not None:
-                self._claim.release()  # stop() may have returned before this thread finished
-
-    def _prepare(self) -> bool:
-        """Find the kind (the job runner sets it just after on_starting), claim the instance id."""
-        deadline = time.monotonic() + KIND_WAIT
-        kind = self._resolve_kind()
-        while kind is None and time.monotonic() < deadline and not self._stopping.wait(0.05):
-            kind = self._resolve_kind()
-        if kind is None and not self._stopping.is_set():
-            kind = self._fallback_kind()
-        if kind is None:
-            log.debug("Not a component that registers (kind unknown); no control-plane registration")
-            return False
-        if self._stopping.is_set():
-            return False
-        self.kind = kind
-        self._claim = self._claim_function(self.settings.deployment_id, kind)
-        self._probe = self._status_probe(kind)
+    def begin(self, component: ComponentIdentity) -> None:
+        self._component, self.kind = component, component.kind
+        self._probe = self._status_probe(component.kind)
         log.info(
             "Registering %s as %s with the control plane %s (deployment %s, heartbeat every %ss)",
-            kind, self._claim.instance_id, self.settings.control_plane_url, self.settings.deployment_id,
+            component.kind,
+            component.instance_id,
+            self.settings.control_plane_url,
+            self.settings.deployment_id,
             self.settings.heartbeat_interval,
-        )  # fmt: skip
-        return not self._stopping.is_set()
+        )
+
+    def run(self) -> float:
+        return self._step()
 
     def _step(self) -> float:
         """One register or heartbeat call; returns how long to wait before the next."""
         interval = self.settings.heartbeat_interval
-        assert self._claim is not None and self.kind is not None
+        assert self._component is not None and self._probe is not None
+        kind, instance = self._component.kind, self._component.instance_id
+        deployment = self.settings.deployment_id
         try:
             client = self._ensure_client()
             if not self._registered:
-                if self._body is None:
-                    self._body = payload.build_registration(
-                        self.kind, identity.hostname(), heartbeat_interval=interval,
-                        started_at=self._started_at or payload.process_started_at(),
-                    )  # fmt: skip
                 self._put_attempted = True
-                client.register(self.settings.deployment_id, self._claim.instance_id, self._body)
+                client.register(deployment, instance, self._registration_body(kind))
                 self._registered = True
                 self.registrations += 1
                 self._problem_key = None
-                log.info("Registered %s %s with the control plane", self.kind, self._claim.instance_id)
-            else:
-                assert self._probe is not None
-                if not client.heartbeat(self.settings.deployment_id, self._claim.instance_id, self._probe()):
-                    self._registered = False
-                    log.info(
-                        "The control plane does not know %s (any more); registering again",
-                        self._claim.instance_id,
-                    )
-                    return 0.0
+                log.info("Registered %s %s with the control plane", kind, instance)
+            elif client.heartbeat(deployment, instance, self._probe()):
                 self.heartbeats += 1
-                self._succeeded(
-                    "Heartbeats of %s %s reach the control plane again", self.kind, self._claim.instance_id
-                )
+                self._succeeded("Heartbeats of %s %s reach the control plane again", kind, instance)
+            else:
+                self._registered = False
+                log.info("The control plane does not know %s (any more); registering again", instance)
+                return 0.0
             self._failures = 0
             return self._jittered(interval)
         except ControlPlaneAuthError as exc:
             self._close_client()
+            token, token_file = config.AGENT_TOKEN, config.AGENT_TOKEN_FILE
             self._problem(
-                "auth", logging.ERROR,
-                "The control plane refused the agent token (HTTP %s) of %s %s: set a valid token in [%s] %s "
-                "(%s) or %s (%s); retrying every %.0fs. %s",
-                exc.status, self.kind, self._claim.instance_id, config.SECTION, config.AGENT_TOKEN.key,
-                config.AGENT_TOKEN.env_var, config.AGENT_TOKEN_FILE.key, config.AGENT_TOKEN_FILE.env_var,
-                self._slow_retry(), exc,
-            )  # fmt: skip
+                "auth",
+                logging.ERROR,
+                "The control plane refused the agent token (HTTP %s) of %s %s: set a valid token in "
+                "[%s] %s (%s) or %s (%s); retrying every %.0fs. %s",
+                *(exc.status, kind, instance, config.SECTION, token.key, token.env_var),
+                *(token_file.key, token_file.env_var, self._slow_retry(), exc),
+            )
             return self._jittered(self._slow_retry())
         except AstronomerConfigError as exc:
             self._close_client()
-            self._problem(
-                "config", logging.ERROR, "%s %s cannot register: %s; retrying every %.0fs",
-                self.kind, self._claim.instance_id, exc, self._slow_retry(),
-            )  # fmt: skip
+            message = "%s %s cannot register: %s; retrying every %.0fs"
+            self._problem("config", logging.ERROR, message, kind, instance, exc, self._slow_retry())
             return self._jittered(self._slow_retry())
         except ControlPlaneResponseError as exc:
             action = "the heartbeat" if self._registered else "the registration"
+            message = "The control plane rejected %s of %s %s: %s; retrying with the next heartbeat"
             self._problem(
-                f"response-{exc.status}-{action}", logging.ERROR,
-                "The control plane rejected %s of %s %s: %s; retrying with the next heartbeat",
-                action, self.kind, self._claim.instance_id, exc,
-            )  # fmt: skip
+                f"response-{exc.status}-{action}", logging.ERROR, message, action, kind, instance, exc
+            )
             return self._jittered(interval)
         except ControlPlaneUnavailable as exc:
             self._failures += 1
-            self._problem(
-                "unavailable", logging.WARNING,
+            message = (
                 "Control plane unavailable for %s %s (%s); the component keeps running, retrying with "
-                "backoff (at most every %ss)",
-                self.kind, self._claim.instance_id, exc, interval,
-            )  # fmt: skip
+                "backoff (at most every %ss)"
+            )
+            self._problem("unavailable", logging.WARNING, message, kind, instance, exc, interval)
             return self._backoff()
         except Exception as exc:  # noqa: BLE001 - e.g. a registration that does not validate locally
-            self._problem(
-                f"unexpected-{type(exc).__name__}", logging.ERROR,
-                "Control-plane registration of %s %s failed: %s: %s; retrying with the next heartbeat",
-                self.kind, self._claim.instance_id, type(exc).__name__, exc,
-            )  # fmt: skip
+            name = type(exc).__name__
+            message = "Control-plane registration of %s %s failed: %s: %s; retrying with the next heartbeat"
+            self._problem(f"unexpected-{name}", logging.ERROR, message, kind, instance, name, exc)
             return self._jittered(interval)
+
+    def _registration_body(self, kind: str) -> ComponentRegistration:
+        """The PUT body, built once and sent identically with every (re)registration."""
+        if self._body is None:
+            started_at = self._started_at or payload.process_started_at()
+            self._body = payload.build_registration(
+                kind,
+                identity.hostname(),
+                heartbeat_interval=self.settings.heartbeat_interval,
+                started_at=started_at,
+            )
+        return self._body
 
     def _ensure_client(self) -> ControlPlaneClient:
         if self._client is None:
@@ -271,23 +229,15 @@ class RegistrationAgent:
 
     # -- stopping -----------------------------------------------------------------------------------
 
-    def stop(self, budget: float = DEREGISTER_BUDGET) -> bool:
-        """Stop the thread and deregister, never taking longer than `budget` seconds; True when the
-        control plane confirmed the deregistration."""
-        deadline = time.monotonic() + budget
-        self._stopping.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=min(0.25, budget / 4))  # let an in-flight call finish if it is quick
-        claim = self._claim
-        done = False
-        if claim is not None and self._put_attempted:
-            done = self._deregister(claim.instance_id, deadline)
-        if claim is not None and (thread is None or not thread.is_alive()):
-            claim.release()
-        return done
+    def stop(self, deadline: float) -> bool:
+        """Deregister before `deadline` (monotonic), whatever the control plane does; True when it
+        confirmed. Runs on the stopping thread, while the agent's thread may still be in a call."""
+        if self._component is None or not self._put_attempted:
+            return False
+        return self._deregister(self._component.instance_id, deadline)
 
     def _deregister(self, instance_id: str, deadline: float) -> bool:
+        started = time.monotonic()
         outcome: list[BaseException | None] = []
 
         def call() -> None:
@@ -307,18 +257,13 @@ class RegistrationAgent:
         helper = threading.Thread(target=call, name="astronomer-deregistration", daemon=True)
         helper.start()
         helper.join(timeout=max(0.0, deadline - time.monotonic()))
+        gone_later = "the control plane marks it gone when its heartbeats stop"
         if not outcome:
-            log.warning(
-                "Could not deregister %s within %.0fs; the control plane marks it gone when its "
-                "heartbeats stop",
-                instance_id, DEREGISTER_BUDGET,
-            )  # fmt: skip
+            budget = time.monotonic() - started
+            log.warning("Could not deregister %s within %.0fs; %s", instance_id, budget, gone_later)
             return False
         if outcome[0] is not None:
-            log.warning(
-                "Could not deregister %s (%s); the control plane marks it gone when its heartbeats stop",
-                instance_id, outcome[0],
-            )  # fmt: skip
+            log.warning("Could not deregister %s (%s); %s", instance_id, outcome[0], gone_later)
             return False
         self._registered = False
         log.info("Deregistered %s %s from the control plane", self.kind, instance_id)

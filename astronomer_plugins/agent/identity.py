@@ -1,4 +1,4 @@
-"""Which component this process is, and its stable instance id.
+"""Which component this process is, and its stable instance id: the one identity of the process.
 
 Airflow's lifecycle listener fires in Job-based components (scheduler, dag-processor, triggerer)
 *and* in every task runner (with a `TaskRunnerMarker`), so the component is classified before
@@ -47,11 +47,6 @@ _HOST_UNSAFE = re.compile(r"[^A-Za-z0-9.-]+")
 _MAX_HOST_PART = 100  # instance ids are at most 128 characters (the control plane's pattern)
 
 
-def is_task_runner(component: object) -> bool:
-    """True for the marker a task runner passes to on_starting/before_stopping: tasks never register."""
-    return type(component).__name__ == TASK_RUNNER_MARKER
-
-
 def as_job(component: object) -> object | None:
     """`component` if it is an Airflow Job, else None; never imports Airflow's job module to tell."""
     module = sys.modules.get("airflow.jobs.job")
@@ -82,7 +77,7 @@ def kind_of(component: object) -> str | None:
     """The one classification of what Airflow's on_starting/before_stopping hooks were given, now:
     `worker` for a task runner, the long-lived kind of a Job (its job_type, else the command line,
     since on_starting runs before the job runner sets job_type), None for anything else."""
-    if is_task_runner(component):
+    if type(component).__name__ == TASK_RUNNER_MARKER:
         return WORKER
     if type(component).__name__ != JOB_CLASS_NAME:
         return None
@@ -97,6 +92,19 @@ def instance_id(kind: str, host: str, slot: int) -> str:
     """`<kind>-<host>-<slot>` within the control plane's pattern ([A-Za-z0-9._:-], at most 128)."""
     safe_host = _HOST_UNSAFE.sub("-", host).strip(".-")[:_MAX_HOST_PART] or "host"
     return f"{kind}-{safe_host}-{slot}"
+
+
+@dataclass(frozen=True)
+class ComponentIdentity:
+    """What this component is to the control plane: its kind and its one instance id, worked out
+    once by the component agent and shared by every job (registration, heartbeats, metric batches)."""
+
+    kind: str
+    claim: InstanceClaim
+
+    @property
+    def instance_id(self) -> str:
+        return self.claim.instance_id
 
 
 @dataclass
@@ -121,34 +129,16 @@ class InstanceClaim:
 # POSIX locks do not conflict within one process, so this process's own claims are tracked too.
 _claims_lock = threading.Lock()
 _claimed_here: set[str] = set()
-# The process's component identity: claimed once, by whichever of registration and the metrics push
-# needs it first, and shared, so a metric batch names the instance that registered.
-_process_lock = threading.Lock()
-_process_claim: InstanceClaim | None = None
-_process_scope: tuple[str, str] | None = None
 
 
 def _reset_in_child() -> None:
-    """A forked child (LocalExecutor worker, task runner) is not its parent's component: locks are
-    not inherited, neither is the identity."""
-    global _claims_lock, _claimed_here, _process_lock, _process_claim, _process_scope
+    """A forked child (LocalExecutor worker, task runner) is not its parent's component: the slot
+    locks are not inherited, so neither is the record of them."""
+    global _claims_lock, _claimed_here
     _claims_lock, _claimed_here = threading.Lock(), set()
-    _process_lock, _process_claim, _process_scope = threading.Lock(), None, None
 
 
 os.register_at_fork(after_in_child=_reset_in_child)
-
-
-def process_claim(deployment_id: str, kind: str) -> InstanceClaim:
-    """This process's one instance id for (deployment, kind), claimed on first use and shared by
-    every user in the process; claimed again only after it was released."""
-    global _process_claim, _process_scope
-    with _process_lock:
-        claim = _process_claim
-        if claim is None or claim.released or _process_scope != (deployment_id, kind):
-            claim = claim_instance_id(deployment_id, kind)
-            _process_claim, _process_scope = claim, (deployment_id, kind)
-        return claim
 
 
 def lock_directory() -> str:
