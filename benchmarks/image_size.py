@@ -26,10 +26,25 @@ from astronomer_runtime.paths import CATALOG_FILE, REPO_ROOT
 
 STORAGE = REPO_ROOT / ".local" / "image-tests"
 PYTHON = "3.11"
-REQUIREMENTS = [  # 10 pure-Python packages that Airflow does not already bring
-    "humanize==4.12.3", "toolz==1.0.0", "xmltodict==0.14.2", "boltons==25.0.0", "cachelib==0.13.0",
-    "schedule==1.2.2", "inflection==0.5.1", "pycountry==24.6.1", "tomlkit==0.13.3", "sortedcontainers==2.4.0",
-]  # fmt: skip
+# 10 pure-Python packages that Airflow does not already bring.
+REQUIREMENTS = [
+    "humanize==4.12.3",
+    "toolz==1.0.0",
+    "xmltodict==0.14.2",
+    "boltons==25.0.0",
+    "cachelib==0.13.0",
+    "schedule==1.2.2",
+    "inflection==0.5.1",
+    "pycountry==24.6.1",
+    "tomlkit==0.13.3",
+    "sortedcontainers==2.4.0",
+]
+# What the image has to hold besides the base image: the venv, uv and our files.
+CONTENT_PATHS = (
+    "/usr/local/astronomer/venv /usr/local/bin/uv /etc/astronomer /usr/local/bin/astro-* "
+    "/usr/local/bin/install-*"
+)
+CA_MOUNT = "/run/secrets/ca.pem"
 
 
 def image_bytes(engine: Buildah, image: str, scratch: Path) -> int:
@@ -40,17 +55,24 @@ def image_bytes(engine: Buildah, image: str, scratch: Path) -> int:
 def layer_bytes(engine: Buildah, image: str, scratch: Path) -> list[int]:
     """Uncompressed size of each exported layer, bottom first."""
     target = scratch / image.replace("/", "_").replace(":", "_")
-    subprocess.run(engine.base_command() + ["push", "--quiet", "--disable-compression", image, f"oci:{target}"],
-                   capture_output=True, text=True, check=True)  # fmt: skip
-    manifest_digest = json.loads((target / "index.json").read_text())["manifests"][0]["digest"].split(":")[1]
-    manifest = json.loads((target / "blobs" / "sha256" / manifest_digest).read_text())
-    return [_uncompressed(target / "blobs" / "sha256" / layer["digest"].split(":")[1]) for layer in manifest["layers"]]
+    push = ["push", "--quiet", "--disable-compression", image, f"oci:{target}"]
+    subprocess.run(engine.base_command() + push, capture_output=True, text=True, check=True)
+    blobs = target / "blobs" / "sha256"
+    index = json.loads((target / "index.json").read_text())
+    manifest = json.loads((blobs / _hex(index["manifests"][0]["digest"])).read_text())
+    return [_uncompressed(blobs / _hex(layer["digest"])) for layer in manifest["layers"]]
+
+
+def _hex(digest: str) -> str:
+    """The hex part of a `sha256:...` digest: the blob's file name."""
+    return digest.split(":")[1]
 
 
 def layer_steps(engine: Buildah, image: str) -> list[str]:
     """The Dockerfile step behind each layer (history entries that made one), bottom first."""
     history = engine.inspect(image)["Docker"]["history"]
-    return [" ".join(step.get("created_by", "").split())[:90] for step in history if not step.get("empty_layer")]
+    made_layers = [step for step in history if not step.get("empty_layer")]
+    return [" ".join(step.get("created_by", "").split())[:90] for step in made_layers]
 
 
 def _uncompressed(blob: Path) -> int:
@@ -58,7 +80,8 @@ def _uncompressed(blob: Path) -> int:
     with blob.open("rb") as raw:
         gzipped = raw.read(2) == b"\x1f\x8b"
     total = 0
-    with (gzip.open(blob, "rb") if gzipped else blob.open("rb")) as stream:
+    source = gzip.open(blob, "rb") if gzipped else blob.open("rb")
+    with source as stream:
         while chunk := stream.read(1 << 20):
             total += len(chunk)
     return total
@@ -67,8 +90,8 @@ def _uncompressed(blob: Path) -> int:
 def run(engine: Buildah, container: str, script: str, *, ca: Path | None = None) -> tuple[float, str]:
     command = engine.base_command() + ["run", "--isolation", "chroot"]
     if ca:
-        command += ["--volume", f"{ca}:/run/secrets/ca.pem:ro", "--env", "SSL_CERT_FILE=/run/secrets/ca.pem",
-                    "--env", "PIP_CERT=/run/secrets/ca.pem"]  # fmt: skip
+        command += ["--volume", f"{ca}:{CA_MOUNT}:ro"]
+        command += ["--env", f"SSL_CERT_FILE={CA_MOUNT}", "--env", f"PIP_CERT={CA_MOUNT}"]
     started = time.monotonic()
     result = subprocess.run(command + [container, "--", "bash", "-c", script], capture_output=True, text=True)
     if result.returncode != 0:
@@ -77,8 +100,8 @@ def run(engine: Buildah, container: str, script: str, *, ca: Path | None = None)
 
 
 def fresh(engine: Buildah, image: str) -> str:
-    return subprocess.run(engine.base_command() + ["from", "--pull-never", image],
-                          capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    command = engine.base_command() + ["from", "--pull-never", image]
+    return subprocess.run(command, capture_output=True, text=True, check=True).stdout.strip()
 
 
 def main() -> int:
@@ -94,30 +117,39 @@ def main() -> int:
     container = fresh(engine, warm.tag)
     containers = [container]
     try:
-        _, content = run(engine, container, "du -sb --apparent-size /usr/local/astronomer/venv /usr/local/bin/uv "
-                                            "/etc/astronomer /usr/local/bin/astro-* /usr/local/bin/install-* | cut -f1")  # fmt: skip
+        _, content = run(engine, container, f"du -sb --apparent-size {CONTENT_PATHS} | cut -f1")
         with tempfile.TemporaryDirectory(dir=workdir) as scratch:
-            content_bytes = image_bytes(engine, base_tag, Path(scratch)) + sum(int(value) for value in content.split())
+            base_bytes = image_bytes(engine, base_tag, Path(scratch))
+            content_bytes = base_bytes + sum(int(value) for value in content.split())
             layers = layer_bytes(engine, warm.tag, Path(scratch))
             total = sum(layers)
         requirements = " ".join(REQUIREMENTS)
         uv_seconds, _ = run(engine, container, f"uv pip install --no-cache --quiet {requirements}", ca=ca)
         pip_container = fresh(engine, warm.tag)
         containers.append(pip_container)
-        pip_seconds, _ = run(engine, pip_container, f"pip install --no-cache-dir --quiet {requirements}", ca=ca)
+        pip_install = f"pip install --no-cache-dir --quiet {requirements}"
+        pip_seconds, _ = run(engine, pip_container, pip_install, ca=ca)
     finally:
         for name in containers:
             subprocess.run(engine.base_command() + ["rm", name], capture_output=True)
 
-    print(f"image_size: Runtime {release.name} / Python {PYTHON} on the debootstrap base ({engine.storage_driver})")
-    print(f"  image {total / 1e6:.0f} MB, content (base + venv + uv + our files) {content_bytes / 1e6:.0f} MB, "
-          f"overhead ratio {total / content_bytes:.3f} (target <= 1.05)")  # fmt: skip
+    where = f"Python {PYTHON} on the debootstrap base ({engine.storage_driver})"
+    print(f"image_size: Runtime {release.name} / {where}")
+    print(
+        f"  image {total / 1e6:.0f} MB, content (base + venv + uv + our files) {content_bytes / 1e6:.0f} MB, "
+        f"overhead ratio {total / content_bytes:.3f} (target <= 1.05)"
+    )
     steps = layer_steps(engine, warm.tag)
+    if len(steps) != len(layers):
+        steps = ["?"] * len(layers)
     print("  layers (uncompressed), to find what duplicates data:")
-    for size, step in zip(layers, steps if len(steps) == len(layers) else ["?"] * len(layers)):
+    for size, step in zip(layers, steps, strict=True):
         print(f"    {size / 1e6:9.1f} MB  {step}")
     print(f"  build of the base target from a warm cache: {warm.seconds:.1f} s")
-    print(f"  10-package requirements: uv {uv_seconds:.1f} s, pip {pip_seconds:.1f} s, ratio uv/pip {uv_seconds / pip_seconds:.2f}")
+    ratio = uv_seconds / pip_seconds
+    print(
+        f"  10-package requirements: uv {uv_seconds:.1f} s, pip {pip_seconds:.1f} s, ratio uv/pip {ratio:.2f}"
+    )
     return 0
 
 

@@ -45,14 +45,16 @@ def prepare() -> tuple[Path, Path]:
     uv = str(Path(sys.executable).with_name("uv"))
     if not (venv / "bin/python").exists():
         _run([uv, "venv", "--quiet", "--python", sys.executable, str(venv)])
-    _run([uv, "pip", "install", "--quiet", "--python", str(venv / "bin/python"), "--require-hashes", "-r", str(lock)])
-    _run([uv, "pip", "install", "--quiet", "--reinstall", "--no-deps", "--target", str(plugin_site), str(REPO)])
+    install = [uv, "pip", "install", "--quiet"]
+    _run([*install, "--python", str(venv / "bin/python"), "--require-hashes", "-r", str(lock)])
+    _run([*install, "--reinstall", "--no-deps", "--target", str(plugin_site), str(REPO)])
     return venv / "bin/python", plugin_site
 
 
 def timed(python: Path, env: dict[str, str]) -> tuple[float, str]:
     started = time.perf_counter()
-    output = _run([str(python), "-c", PROBE], env=env, cwd=BENCH_DIR)  # not the repo: its egg-info would count
+    # Run outside the repo: its egg-info would count.
+    output = _run([str(python), "-c", PROBE], env=env, cwd=BENCH_DIR)
     return time.perf_counter() - started, output
 
 
@@ -74,9 +76,11 @@ def main() -> int:
     without, with_ = statistics.median(samples["without"]), statistics.median(samples["with"])
     ratio = with_ / without
     fastest = min(samples["with"]) / min(samples["without"])
-    print(f"plugin_startup: median without {without * 1000:.0f} ms, with {with_ * 1000:.0f} ms, "
-          f"ratio {ratio:.3f} (target <= {TARGET}); ratio of fastest runs {fastest:.3f}; "
-          f"{RUNS} alternating runs each")  # fmt: skip
+    print(
+        f"plugin_startup: median without {without * 1000:.0f} ms, with {with_ * 1000:.0f} ms, "
+        f"ratio {ratio:.3f} (target <= {TARGET}); ratio of fastest runs {fastest:.3f}; "
+        f"{RUNS} alternating runs each"
+    )
     return 0
 
 

@@ -93,9 +93,11 @@ def run_scheduler(env: dict[str, str], log_path: Path) -> tuple[list[float], flo
     loops = LoopTimes()
     run_env = {**env, "AIRFLOW__METRICS__STATSD_PORT": str(loops.port)}
     started = time.monotonic()
+    command = [AIRFLOW, "scheduler", "--skip-serve-logs"]
     with log_path.open("a") as log:
-        process = subprocess.Popen([AIRFLOW, "scheduler", "--skip-serve-logs"], env=run_env, stdout=log,
-                                   stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        process = subprocess.Popen(
+            command, env=run_env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
         window_start = started + WARMUP
         while time.monotonic() < window_start + WINDOW:
@@ -116,9 +118,8 @@ def run_scheduler(env: dict[str, str], log_path: Path) -> tuple[list[float], flo
 
 def count_agent_requests(log_text: str, deployment_id: str) -> dict[str, int]:
     counts = {"PUT": 0, "heartbeat": 0, "DELETE": 0}
-    for method, suffix in re.findall(
-        rf'"(PUT|POST|DELETE) /v1/deployments/{deployment_id}/components/[^ /"]+(/heartbeat)?', log_text
-    ):
+    request = rf'"(PUT|POST|DELETE) /v1/deployments/{deployment_id}/components/[^ /"]+(/heartbeat)?'
+    for method, suffix in re.findall(request, log_text):
         counts["heartbeat" if suffix else method] += 1
     return counts
 
@@ -135,15 +136,17 @@ def main() -> int:
         prepare(home)
         base_env = environment(home, runtime_version="3.3-2", parallelism=4)
         base_env = {k: v for k, v in base_env.items() if not k.startswith("AIRFLOW__ASTRONOMER__")}
-        base_env.update({
-            **deployment_settings(control_plane),
-            "AIRFLOW__ASTRONOMER__RUNTIME_VERSION": "3.3-2",
-            "AIRFLOW__ASTRONOMER__METRICS_PUSH_ENABLED": "False",
-            "AIRFLOW__METRICS__STATSD_ON": "True",
-            "AIRFLOW__METRICS__STATSD_HOST": "127.0.0.1",
-            "AIRFLOW__METRICS__STATSD_PREFIX": "airflow",
-            "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.05",  # more loops per second to compare
-        })  # fmt: skip
+        base_env.update(
+            {
+                **deployment_settings(control_plane),
+                "AIRFLOW__ASTRONOMER__RUNTIME_VERSION": "3.3-2",
+                "AIRFLOW__ASTRONOMER__METRICS_PUSH_ENABLED": "False",
+                "AIRFLOW__METRICS__STATSD_ON": "True",
+                "AIRFLOW__METRICS__STATSD_HOST": "127.0.0.1",
+                "AIRFLOW__METRICS__STATSD_PREFIX": "airflow",
+                "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.05",  # more loops per second to compare
+            }
+        )
         prepare_airflow(base_env)
         deployment_id = base_env["AIRFLOW__ASTRONOMER__DEPLOYMENT_ID"]
         loops: dict[str, list[float]] = {name: [] for name in VARIANTS}
@@ -160,9 +163,12 @@ def main() -> int:
                     log.seek(offset)
                     requests[name].append((count_agent_requests(log.read(), deployment_id), seconds))
                 loops[name].extend(samples)
-                per_round[name].append(statistics.median(samples))
-                print(f"  round {round_number + 1} {name:<10} {len(samples):4d} loops, median {statistics.median(samples):6.2f} ms",
-                      flush=True)  # fmt: skip
+                median = statistics.median(samples)
+                per_round[name].append(median)
+                print(
+                    f"  round {round_number + 1} {name:<10} {len(samples):4d} loops, median {median:6.2f} ms",
+                    flush=True,
+                )
     finally:
         control_plane.stop()
 
@@ -176,20 +182,29 @@ def main() -> int:
         ratios = [m / b for m, b in zip(per_round[name], per_round["off"], strict=True)]
         rounds = ", ".join(f"{r:.3f}" for r in ratios)
         target = f" (target <= {TARGET})" if name == f"on ({DEFAULT_INTERVAL} s)" else ""
-        print(f"  {name:<10} median {median:6.2f} ms over {len(loops[name]):5d} loops, ratio {median / baseline:.3f}{target}; "
-              f"per-round ratios {rounds} (median {statistics.median(ratios):.3f})")  # fmt: skip
+        print(
+            f"  {name:<10} median {median:6.2f} ms over {len(loops[name]):5d} loops, "
+            f"ratio {median / baseline:.3f}{target}; "
+            f"per-round ratios {rounds} (median {statistics.median(ratios):.3f})"
+        )
     print("registration_overhead: control-plane requests per scheduler (from the control plane's access log)")
     for name in list(VARIANTS)[1:]:
         totals = {key: sum(c[key] for c, _ in requests[name]) for key in ("PUT", "heartbeat", "DELETE")}
         seconds = sum(s for _, s in requests[name])
         per_hour = totals["heartbeat"] / seconds * 3600
-        print(f"  {name:<10} {len(requests[name])} runs, {seconds:.0f} s: {totals['PUT']} PUT, {totals['heartbeat']} heartbeats, "
-              f"{totals['DELETE']} DELETE -> {per_hour:.0f} heartbeats/hour (whole runs, start-up included)")  # fmt: skip
+        print(
+            f"  {name:<10} {len(requests[name])} runs, {seconds:.0f} s: {totals['PUT']} PUT, "
+            f"{totals['heartbeat']} heartbeats, {totals['DELETE']} DELETE -> {per_hour:.0f} heartbeats/hour "
+            "(whole runs, start-up included)"
+        )
     stress_seconds = sum(s for _, s in requests[f"on ({STRESS_INTERVAL} s)"])
     stress_beats = sum(c["heartbeat"] for c, _ in requests[f"on ({STRESS_INTERVAL} s)"])
     scaled = stress_beats / stress_seconds * 3600 * STRESS_INTERVAL / DEFAULT_INTERVAL
-    print(f"  at the default interval ({DEFAULT_INTERVAL} s): {3600 // DEFAULT_INTERVAL} heartbeats/hour expected "
-          f"(+1 PUT per start, +1 DELETE per clean stop); the {STRESS_INTERVAL} s runs scaled: {scaled:.0f}/hour")  # fmt: skip
+    print(
+        f"  at the default interval ({DEFAULT_INTERVAL} s): {3600 // DEFAULT_INTERVAL} heartbeats/hour "
+        f"expected (+1 PUT per start, +1 DELETE per clean stop); the {STRESS_INTERVAL} s runs scaled: "
+        f"{scaled:.0f}/hour"
+    )
     print(f"  runs and logs: {run_dir}")
     return 0
 

@@ -30,7 +30,8 @@ def _parse(document: Any) -> dict[str, jwt.PyJWK]:
     for entry in document.get("keys", []) if isinstance(document, dict) else []:
         if not isinstance(entry, dict):
             continue
-        if entry.get("kty") != "RSA" or entry.get("alg", "RS256") not in ALLOWED_ALGORITHMS or "kid" not in entry:
+        algorithm = entry.get("alg", "RS256")
+        if entry.get("kty") != "RSA" or algorithm not in ALLOWED_ALGORITHMS or "kid" not in entry:
             continue
         if entry.get("use", "sig") != "sig":
             continue
@@ -88,7 +89,9 @@ class JwksCache:
         if self._fetched_at is None:
             raise VerificationUnavailable("the control plane's signing keys have not been fetched yet")
         if now - self._fetched_at > self._ttl + self._grace:
-            raise VerificationUnavailable("the control plane's signing keys are stale (control plane unreachable)")
+            raise VerificationUnavailable(
+                "the control plane's signing keys are stale (control plane unreachable)"
+            )
         key = self._keys.get(kid)
         if key is not None:
             return key

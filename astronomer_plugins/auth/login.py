@@ -22,7 +22,12 @@ from airflow.api_fastapi.auth.managers.base_auth_manager import COOKIE_NAME_JWT_
 from airflow.configuration import conf
 
 from astronomer_plugins.auth.permissions import Level
-from astronomer_plugins.errors import ControlPlaneError, ControlPlaneUnavailable, TokenRejected, VerificationUnavailable
+from astronomer_plugins.errors import (
+    ControlPlaneError,
+    ControlPlaneUnavailable,
+    TokenRejected,
+    VerificationUnavailable,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -45,7 +50,8 @@ ENCODED_SEPARATORS = ("%2e", "%2f", "%5c")
 # against a silent control plane (anyone can start one) from taking the thread pool that Airflow's
 # synchronous endpoints share; a login waiting for a slot still ends at its deadline.
 EXCHANGE_THREADS = 8
-_exchanges_in_flight = 0  # logins of this worker between admission and their answer (at most EXCHANGE_THREADS)
+# Logins of this worker between admission and their answer (at most EXCHANGE_THREADS).
+_exchanges_in_flight = 0
 
 
 @dataclass(frozen=True)
@@ -118,9 +124,11 @@ def safe_next(target: str | None) -> str:
 
 def _plain_target(target: str, base: SplitResult) -> bool:
     decoded = unquote(target)
-    if "\\" in decoded or any(code in text.lower() for text in (target, decoded) for code in ENCODED_SEPARATORS):
+    texts = (target.lower(), decoded.lower())
+    if "\\" in decoded or any(code in text for text in texts for code in ENCODED_SEPARATORS):
         return False
-    if any(char.isspace() or not char.isprintable() for char in decoded):  # browsers drop tabs/newlines: /\t/evil
+    # Browsers drop tabs and newlines: /\t/evil would lead elsewhere.
+    if any(char.isspace() or not char.isprintable() for char in decoded):
         return False
     parts = urlsplit(target)
     if parts.scheme or parts.netloc:
@@ -155,11 +163,16 @@ def start_login(service: LoginService, next_url: str | None) -> Redirect:
         {"purpose": LOGIN_PURPOSE, "state": state, "verifier": verifier, "next": safe_next(next_url)},
         LOGIN_STATE_SECONDS,
     )
-    query = urlencode({
-        "response_type": "code", "client_id": service.deployment_id,
-        "redirect_uri": redirect_uri(), "state": state, "code_challenge": _s256(verifier),
-        "code_challenge_method": "S256",
-    })  # fmt: skip
+    query = urlencode(
+        {
+            "response_type": "code",
+            "client_id": service.deployment_id,
+            "redirect_uri": redirect_uri(),
+            "state": state,
+            "code_challenge": _s256(verifier),
+            "code_challenge_method": "S256",
+        }
+    )
     return Redirect(
         f"{authorization_url}?{query}",
         {LOGIN_COOKIE: Cookie(signed, LOGIN_STATE_SECONDS, login_cookie_path())},
@@ -174,15 +187,21 @@ async def finish_login(service: LoginService, *, code: str, state: str, login_co
         pending = await service.read_state(login_cookie)
     except Exception:  # noqa: BLE001 - any failure to validate means: not our cookie
         raise LoginError("the login has expired or was tampered with; start again", 400) from None
-    if pending.get("purpose") != LOGIN_PURPOSE or not hmac.compare_digest(str(pending.get("state", "")), state):
+    expected_state = str(pending.get("state", ""))
+    if pending.get("purpose") != LOGIN_PURPOSE or not hmac.compare_digest(expected_state, state):
         raise LoginError("the login state does not match; start again", 400)
     token, user = await _redeem(service, code=code, verifier=str(pending["verifier"]))
     if not user.reaches_some_dag(Level.MEMBER):
-        raise LoginError(f"{user.get_name()} has no role in this deployment; ask a workspace owner for one", 403)
+        raise LoginError(
+            f"{user.get_name()} has no role in this deployment; ask a workspace owner for one", 403
+        )
     session = service.mint(user, session_seconds(token_expiry(token)))
     return Redirect(
         safe_next(str(pending.get("next"))),
-        {COOKIE_NAME_JWT_TOKEN: Cookie(session, None, get_cookie_path()), LOGIN_COOKIE: Cookie("", 0, login_cookie_path())},
+        {
+            COOKIE_NAME_JWT_TOKEN: Cookie(session, None, get_cookie_path()),
+            LOGIN_COOKIE: Cookie("", 0, login_cookie_path()),
+        },
     )
 
 
@@ -201,18 +220,24 @@ async def _redeem(service: LoginService, *, code: str, verifier: str) -> tuple[s
     timeout = service.login_timeout
     global _exchanges_in_flight
     if _exchanges_in_flight >= EXCHANGE_THREADS:  # every slot waits for the control plane: queue no more
-        log.warning("Login through the control plane refused: %d code exchanges already wait for it", EXCHANGE_THREADS)
+        log.warning(
+            "Login through the control plane refused: %d code exchanges already wait for it", EXCHANGE_THREADS
+        )
         raise LoginError("too many logins wait for the control plane right now; try again in a moment", 503)
     _exchanges_in_flight += 1  # checked and counted with no await in between: exact on the event loop
     try:
         with fail_after(timeout):
             return await to_thread.run_sync(exchange, abandon_on_cancel=True, limiter=_exchange_limiter())
     except TimeoutError:
-        log.warning("Login through the control plane failed: no answer to the code exchange within %ss", timeout)
+        log.warning(
+            "Login through the control plane failed: no answer to the code exchange within %ss", timeout
+        )
         raise LoginError("the control plane did not answer in time; try again in a moment", 504) from None
     except (ControlPlaneUnavailable, VerificationUnavailable) as exc:
         log.warning("Login through the control plane failed: %s", exc)
-        raise LoginError("the control plane cannot be reached right now; try again in a moment", 502) from None
+        raise LoginError(
+            "the control plane cannot be reached right now; try again in a moment", 502
+        ) from None
     except (ControlPlaneError, TokenRejected) as exc:
         log.warning("Login through the control plane failed: %s", exc)
         raise LoginError("the control plane did not confirm the login; start again", 401) from None
@@ -251,7 +276,9 @@ def exchange_token(service: LoginService, control_plane_token: str) -> str:
         user = service.verify(control_plane_token)
     except VerificationUnavailable as exc:  # our side cannot check it now: 503 with the reason, not 401
         service.report_unavailable(exc)
-        raise LoginError(f"control-plane tokens cannot be checked right now: {exc}; try again later", 503) from None
+        raise LoginError(
+            f"control-plane tokens cannot be checked right now: {exc}; try again later", 503
+        ) from None
     except TokenRejected as exc:
         log.info("Refused a token exchange: %s", exc)
         raise LoginError("invalid or expired control-plane token", 401) from None

@@ -11,13 +11,12 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from anyio import to_thread
-from fastapi import HTTPException, status
-from jwt import InvalidTokenError
-
 from airflow.api_fastapi.app import AUTH_MANAGER_FASTAPI_APP_PREFIX
 from airflow.api_fastapi.auth.managers.base_auth_manager import BaseAuthManager
 from airflow.models.revoked_token import RevokedToken  # already imported by BaseAuthManager
+from anyio import to_thread
+from fastapi import HTTPException, status
+from jwt import InvalidTokenError
 
 from astronomer_plugins.auth import permissions
 from astronomer_plugins.auth.permissions import Level
@@ -26,8 +25,6 @@ from astronomer_plugins.errors import TokenRejected, VerificationUnavailable
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
-
-    from fastapi import FastAPI
 
     from airflow.api_fastapi.auth.managers.base_auth_manager import ResourceMethod
     from airflow.api_fastapi.auth.managers.models.batch_apis import IsAuthorizedDagRequest
@@ -43,6 +40,7 @@ if TYPE_CHECKING:
         VariableDetails,
     )
     from airflow.api_fastapi.common.types import MenuItem
+    from fastapi import FastAPI
 
     from astronomer_plugins.auth.context import AuthContext
     from astronomer_plugins.auth.login import LoginService
@@ -50,7 +48,9 @@ if TYPE_CHECKING:
 
 def _unauthorized(reason: str) -> HTTPException:
     return HTTPException(
-        status.HTTP_401_UNAUTHORIZED, detail=f"Not authenticated: {reason}", headers={"WWW-Authenticate": "Bearer"}
+        status.HTTP_401_UNAUTHORIZED,
+        detail=f"Not authenticated: {reason}",
+        headers={"WWW-Authenticate": "Bearer"},
     )
 
 
@@ -78,9 +78,14 @@ class AstronomerAuthManager(BaseAuthManager[AstroUser]):
     # Users and tokens
     def serialize_user(self, user: AstroUser) -> dict[str, Any]:
         return {
-            "sub": user.user_id, "name": user.name, "email": user.email, "astro_kind": user.kind,
-            "astro_org": user.organization_id, "astro_roles": roles_claim(user), "astro_jti": user.source_jti,
-        }  # fmt: skip
+            "sub": user.user_id,
+            "name": user.name,
+            "email": user.email,
+            "astro_kind": user.kind,
+            "astro_org": user.organization_id,
+            "astro_roles": roles_claim(user),
+            "astro_jti": user.source_jti,
+        }
 
     def deserialize_user(self, token: dict[str, Any]) -> AstroUser:
         if "astro_kind" not in token or "purpose" in token:
@@ -193,7 +198,9 @@ class AstronomerAuthManager(BaseAuthManager[AstroUser]):
         dag_tags: dict[str, frozenset[str]] | None = None,
     ) -> bool:
         """`dag_tags`: the tags of the DAGs of a batch, fetched once (else one query for this DAG)."""
-        needed = required if required is not None else permissions.required_level(resource, str(method), entity)
+        needed = (
+            required if required is not None else permissions.required_level(resource, str(method), entity)
+        )
         if resource != "dag":
             return user.level >= needed
         if dag_id is None:  # e.g. listing: allowed when some DAG is reachable; lists are then filtered
@@ -208,8 +215,12 @@ class AstronomerAuthManager(BaseAuthManager[AstroUser]):
         tags = _dag_tags(dag_ids) if user.needs_tags and dag_ids else {}
         return all(
             self._is_authorized(
-                user=user, resource="dag", method=str(request["method"]), entity=request.get("access_entity"),
-                dag_id=details.id if (details := request.get("details")) is not None else None, dag_tags=tags,
+                user=user,
+                resource="dag",
+                method=str(request["method"]),
+                entity=request.get("access_entity"),
+                dag_id=details.id if (details := request.get("details")) is not None else None,
+                dag_tags=tags,
             )
             for request in requests
         )
@@ -233,7 +244,9 @@ class AstronomerAuthManager(BaseAuthManager[AstroUser]):
         details: DagDetails | None = None,
     ) -> bool:
         dag_id = details.id if details is not None else None
-        return self._is_authorized(user=user, resource="dag", method=method, dag_id=dag_id, entity=access_entity)
+        return self._is_authorized(
+            user=user, resource="dag", method=method, dag_id=dag_id, entity=access_entity
+        )
 
     def is_authorized_asset(
         self, *, method: ResourceMethod, user: AstroUser, details: AssetDetails | None = None
@@ -245,7 +258,9 @@ class AstronomerAuthManager(BaseAuthManager[AstroUser]):
     ) -> bool:
         return self._is_authorized(user=user, resource="asset_alias", method=method)
 
-    def is_authorized_pool(self, *, method: ResourceMethod, user: AstroUser, details: PoolDetails | None = None) -> bool:
+    def is_authorized_pool(
+        self, *, method: ResourceMethod, user: AstroUser, details: PoolDetails | None = None
+    ) -> bool:
         return self._is_authorized(user=user, resource="pool", method=method)
 
     def is_authorized_variable(
@@ -257,7 +272,9 @@ class AstronomerAuthManager(BaseAuthManager[AstroUser]):
         required = permissions.VIEW_LEVELS.get(access_view, Level.OWNER)
         return self._is_authorized(user=user, resource="view", method="GET", required=required)
 
-    def is_authorized_custom_view(self, *, method: ResourceMethod | str, resource_name: str, user: AstroUser) -> bool:
+    def is_authorized_custom_view(
+        self, *, method: ResourceMethod | str, resource_name: str, user: AstroUser
+    ) -> bool:
         return self._is_authorized(user=user, resource="custom_view", method=str(method))
 
     def is_authorized_team(self, *, method: ResourceMethod, user: AstroUser, details: Any = None) -> bool:
@@ -266,30 +283,39 @@ class AstronomerAuthManager(BaseAuthManager[AstroUser]):
     def filter_authorized_menu_items(self, menu_items: list[MenuItem], *, user: AstroUser) -> list[MenuItem]:
         def visible(item: MenuItem) -> bool:
             needed = permissions.MENU_LEVELS.get(item, Level.OWNER)
-            return user.reaches_some_dag(needed) if item in permissions.DAG_MENU_ITEMS else user.level >= needed
+            return (
+                user.reaches_some_dag(needed) if item in permissions.DAG_MENU_ITEMS else user.level >= needed
+            )
 
         return [item for item in menu_items if visible(item)]
 
     def filter_authorized_dag_ids(
-        self, *, dag_ids: set[str], user: AstroUser, method: ResourceMethod = "GET", team_name: str | None = None
+        self,
+        *,
+        dag_ids: set[str],
+        user: AstroUser,
+        method: ResourceMethod = "GET",
+        team_name: str | None = None,
     ) -> set[str]:
         """One pass (and at most one tag query) for a whole list, so lists never leak DAGs."""
         needed = permissions.required_level("dag", str(method))
         if user.level >= needed:
             return set(dag_ids)
         tags = _dag_tags(dag_ids) if user.needs_tags and dag_ids else {}
-        return {dag_id for dag_id in dag_ids if user.dag_level(dag_id, tags.get(dag_id, frozenset())) >= needed}
+        return {
+            dag_id for dag_id in dag_ids if user.dag_level(dag_id, tags.get(dag_id, frozenset())) >= needed
+        }
 
 
 def _dag_tags(dag_ids: set[str] | list[str]) -> dict[str, frozenset[str]]:
     """Tags of the given DAGs, in one query (only for users with tag grants)."""
-    from sqlalchemy import select
-
     from airflow.models.dag import DagTag
     from airflow.utils.session import create_session
+    from sqlalchemy import select
 
     found: dict[str, set[str]] = {}
     with create_session() as session:
-        for dag_id, name in session.execute(select(DagTag.dag_id, DagTag.name).where(DagTag.dag_id.in_(list(dag_ids)))):
+        query = select(DagTag.dag_id, DagTag.name).where(DagTag.dag_id.in_(list(dag_ids)))
+        for dag_id, name in session.execute(query):
             found.setdefault(dag_id, set()).add(name)
     return {dag_id: frozenset(names) for dag_id, names in found.items()}

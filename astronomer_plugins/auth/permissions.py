@@ -81,12 +81,21 @@ DAG_ENTITY_LEVELS: dict[tuple[DagAccessEntity, str], Level] = {
     (DagAccessEntity.XCOM, "POST"): Level.OPERATOR,  # writing XComs by hand
     (DagAccessEntity.XCOM, "PUT"): Level.OPERATOR,
 }
-DAG_ENTITIES_AT_DAG_LEVEL = frozenset({
-    DagAccessEntity.AUDIT_LOG, DagAccessEntity.CODE, DagAccessEntity.DEPENDENCIES,
-    DagAccessEntity.HITL_DETAIL,  # responding to a human-in-the-loop task is an author's act (PUT)
-    DagAccessEntity.RUN, DagAccessEntity.TASK, DagAccessEntity.TASK_INSTANCE, DagAccessEntity.TASK_LOGS,
-    DagAccessEntity.VERSION, DagAccessEntity.WARNING, DagAccessEntity.XCOM,
-})
+DAG_ENTITIES_AT_DAG_LEVEL = frozenset(
+    {
+        DagAccessEntity.AUDIT_LOG,
+        DagAccessEntity.CODE,
+        DagAccessEntity.DEPENDENCIES,
+        DagAccessEntity.HITL_DETAIL,  # responding to a human-in-the-loop task is an author's act (PUT)
+        DagAccessEntity.RUN,
+        DagAccessEntity.TASK,
+        DagAccessEntity.TASK_INSTANCE,
+        DagAccessEntity.TASK_LOGS,
+        DagAccessEntity.VERSION,
+        DagAccessEntity.WARNING,
+        DagAccessEntity.XCOM,
+    }
+)
 
 VIEW_LEVELS: dict[AccessView, Level] = {
     AccessView.CLUSTER_ACTIVITY: Level.MEMBER,

@@ -69,10 +69,13 @@ class RevocationList:
         """Raise VerificationUnavailable when the list cannot be trusted to name every revoked token."""
         age = self.age()
         if age is None:
-            raise VerificationUnavailable("the revocation list has not been fetched from the control plane yet")
+            raise VerificationUnavailable(
+                "the revocation list has not been fetched from the control plane yet"
+            )
         if age > self._max_staleness:
             raise VerificationUnavailable(
-                f"the revocation list is {age:.1f}s old (more than {self._max_staleness:g}s): control plane unreachable"
+                f"the revocation list is {age:.1f}s old (more than {self._max_staleness:g}s): "
+                "control plane unreachable"
             )
 
     def poll(self, client: ControlPlaneClient, deployment_id: str) -> int:

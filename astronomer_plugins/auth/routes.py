@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from airflow.api_fastapi.app import get_cookie_path
+from airflow.api_fastapi.auth.managers.base_auth_manager import COOKIE_NAME_JWT_TOKEN
 from fastapi import Body, FastAPI, Header, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel
-
-from airflow.api_fastapi.app import get_cookie_path
-from airflow.api_fastapi.auth.managers.base_auth_manager import COOKIE_NAME_JWT_TOKEN
 
 from astronomer_plugins.auth import login
 
@@ -26,14 +25,29 @@ class TokenResponse(BaseModel):
     access_token: str
 
 
+TOKEN_RESPONSES: dict[int | str, dict[str, object]] = {
+    401: {"description": "Invalid token"},
+    503: {"description": "Tokens cannot be checked now"},
+}
+NO_TOKEN = "send a control-plane token as 'Authorization: Bearer ...' or {\"token\": ...}"
+
+
 def _redirect(target: login.Redirect) -> RedirectResponse:
     response = RedirectResponse(target.url, status_code=303)
+    secure = login.cookie_secure()
     for name, cookie in target.cookies.items():
         if cookie.value:
-            response.set_cookie(name, cookie.value, max_age=cookie.max_age, path=cookie.path, httponly=True,
-                                secure=login.cookie_secure(), samesite="lax")  # fmt: skip
+            response.set_cookie(
+                name,
+                cookie.value,
+                max_age=cookie.max_age,
+                path=cookie.path,
+                httponly=True,
+                secure=secure,
+                samesite="lax",
+            )
         else:
-            response.delete_cookie(name, path=cookie.path, httponly=True, secure=login.cookie_secure(), samesite="lax")
+            response.delete_cookie(name, path=cookie.path, httponly=True, secure=secure, samesite="lax")
     return response
 
 
@@ -48,7 +62,9 @@ def _error_page(error: login.LoginError) -> HTMLResponse:
 
 
 def create_auth_app(service: LoginService) -> FastAPI:
-    app = FastAPI(title="Astronomer auth manager", description="Login through the control plane; token exchange.")
+    app = FastAPI(
+        title="Astronomer auth manager", description="Login through the control plane; token exchange."
+    )
 
     @app.get("/login", response_model=None, status_code=303)
     def start_login(
@@ -64,23 +80,27 @@ def create_auth_app(service: LoginService) -> FastAPI:
         request: Request, code: str = Query(max_length=512), state: str = Query(max_length=512)
     ) -> RedirectResponse | HTMLResponse:
         try:
-            return _redirect(await login.finish_login(service, code=code, state=state, login_cookie=request.cookies.get(login.LOGIN_COOKIE)))
+            login_cookie = request.cookies.get(login.LOGIN_COOKIE)
+            target = await login.finish_login(service, code=code, state=state, login_cookie=login_cookie)
+            return _redirect(target)
         except login.LoginError as error:
             return _error_page(error)
 
     @app.get("/logout", response_class=RedirectResponse, status_code=303)
     def logout() -> RedirectResponse:
         response = RedirectResponse(login.logout_target(service), status_code=303)
-        response.delete_cookie(COOKIE_NAME_JWT_TOKEN, path=get_cookie_path(), httponly=True, secure=login.cookie_secure(), samesite="lax")
+        secure = login.cookie_secure()
+        path = get_cookie_path()
+        response.delete_cookie(COOKIE_NAME_JWT_TOKEN, path=path, httponly=True, secure=secure, samesite="lax")
         return response
 
-    @app.post("/token", status_code=201, response_model=TokenResponse, responses={401: {"description": "Invalid token"}, 503: {"description": "Tokens cannot be checked now"}})
+    @app.post("/token", status_code=201, response_model=TokenResponse, responses=TOKEN_RESPONSES)
     def token(
         body: TokenExchangeBody | None = Body(default=None), authorization: str | None = Header(default=None)
-    ) -> TokenResponse | JSONResponse:  # fmt: skip
+    ) -> TokenResponse | JSONResponse:
         supplied = (body.token if body else None) or _bearer(authorization)
         if not supplied:
-            return JSONResponse({"detail": "send a control-plane token as 'Authorization: Bearer ...' or {\"token\": ...}"}, 401)
+            return JSONResponse({"detail": NO_TOKEN}, 401)
         try:
             return TokenResponse(access_token=login.exchange_token(service, supplied))
         except login.LoginError as error:

@@ -6,9 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
-
 from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
+from pydantic import ValidationError
 
 from astronomer_plugins.auth.permissions import DEPLOYMENT_API_TOKEN_LEVEL, ROLE_LEVELS, Level
 from astronomer_plugins.control_plane.models import AstroRoles
@@ -28,7 +27,9 @@ def parse_roles(raw: object) -> AstroRoles:
         raise MalformedRoles(f"the token's astro_roles claim is malformed ({where[:200]})") from None
     for index, grant in enumerate(roles.dags):
         if sum(value is not None for value in (grant.dag_id, grant.prefix, grant.tag)) != 1:
-            raise MalformedRoles(f"the token's astro_roles claim is malformed (dags.{index}: give exactly one selector)")
+            raise MalformedRoles(
+                f"the token's astro_roles claim is malformed (dags.{index}: give exactly one selector)"
+            )
     return roles
 
 
@@ -63,7 +64,8 @@ def user_level(kind: str, roles: AstroRoles) -> Level:
 
 def dag_grant_rules(kind: str, roles: AstroRoles) -> tuple[DagGrantRule, ...]:
     return tuple(
-        DagGrantRule(_role_level(kind, "dag", grant.role), grant.dag_id, grant.prefix, grant.tag) for grant in roles.dags
+        DagGrantRule(_role_level(kind, "dag", grant.role), grant.dag_id, grant.prefix, grant.tag)
+        for grant in roles.dags
     )
 
 

@@ -79,9 +79,14 @@ class ControlPlaneTokenVerifier:
         settings = self.settings
         try:
             claims = jwt.decode(
-                token, key, algorithms=list(ALLOWED_ALGORITHMS), audience=settings.audiences,
-                issuer=settings.issuer, leeway=settings.leeway, options={"require": list(REQUIRED_CLAIMS)},
-            )  # fmt: skip
+                token,
+                key,
+                algorithms=list(ALLOWED_ALGORITHMS),
+                audience=settings.audiences,
+                issuer=settings.issuer,
+                leeway=settings.leeway,
+                options={"require": list(REQUIRED_CLAIMS)},
+            )
         except jwt.PyJWTError as exc:
             raise TokenRejected(f"the token is not valid: {type(exc).__name__}: {exc}") from None
         if not isinstance(claims["iat"], int | float) or claims["iat"] > time.time() + settings.leeway:

@@ -64,17 +64,25 @@ class ClientProfile:
 
 # The component agent's registration and heartbeats: one attempt per call, the agent does its own
 # backoff with jitter (capped at the heartbeat interval).
-REGISTRATION = ClientProfile("registration", connect_timeout=3.05, read_timeout=5.0, retry=RetryPolicy(attempts=1))
+REGISTRATION = ClientProfile(
+    "registration", connect_timeout=3.05, read_timeout=5.0, retry=RetryPolicy(attempts=1)
+)
 # The component agent's metrics push: a failed push keeps its batch for the next one anyway.
 METRICS = ClientProfile(
-    "metrics", connect_timeout=3.05, read_timeout=5.0, retry=RetryPolicy(attempts=2, base_delay=0.5, max_delay=2.0)
+    "metrics",
+    connect_timeout=3.05,
+    read_timeout=5.0,
+    retry=RetryPolicy(attempts=2, base_delay=0.5, max_delay=2.0),
 )
 # The api-server's Runtime page sync (profile, components, feed) in its background thread.
 UI_SYNC = ClientProfile("ui-sync", connect_timeout=3.0, read_timeout=5.0, retry=RetryPolicy(attempts=2))
 # The auth manager's discovery, background JWKS refresh and revocation polls, and (with timeouts
 # cut to fit the login's deadline) its code exchange: auth/context.py builds all of them here.
 AUTH = ClientProfile(
-    "auth", connect_timeout=2.0, read_timeout=5.0, retry=RetryPolicy(attempts=2, base_delay=0.2, max_delay=1.0)
+    "auth",
+    connect_timeout=2.0,
+    read_timeout=5.0,
+    retry=RetryPolicy(attempts=2, base_delay=0.2, max_delay=1.0),
 )
 
 
@@ -128,10 +136,8 @@ class ControlPlaneClient:
         """A client for the configured control plane, authenticated with the agent token."""
         from astronomer_plugins import config
 
-        return cls(
-            config.require(config.CONTROL_PLANE_URL), config.agent_token(),
-            ca_bundle=config.get(config.CA_BUNDLE) or None, **kwargs,
-        )  # fmt: skip
+        url = config.require(config.CONTROL_PLANE_URL)
+        return cls(url, config.agent_token(), ca_bundle=config.get(config.CA_BUNDLE) or None, **kwargs)
 
     def close(self) -> None:
         self._session.close()
@@ -164,45 +170,56 @@ class ControlPlaneClient:
             send_headers.setdefault("Content-Type", "application/json")
         attempts = self._retry.attempts if idempotent else 1
         what = self._describe(method, path)
+        url = self.base_url + path
         for attempt in range(attempts):
             last_try = attempt == attempts - 1
             try:
                 response = self._session.request(
-                    method, self.base_url + path, data=data, headers=send_headers, params=params,
-                    timeout=self._timeout, verify=self._verify, allow_redirects=False,
-                )  # fmt: skip
+                    method,
+                    url,
+                    data=data,
+                    headers=send_headers,
+                    params=params,
+                    timeout=self._timeout,
+                    verify=self._verify,
+                    allow_redirects=False,
+                )
             except requests.exceptions.SSLError as exc:
-                raise ControlPlaneUnavailable(f"{what}: TLS verification failed: {self._scrub(str(exc))}") from None
-            except requests.RequestException as exc:  # also a truncated or undecodable answer (ChunkedEncodingError...)
+                reason = self._scrub(str(exc))
+                raise ControlPlaneUnavailable(f"{what}: TLS verification failed: {reason}") from None
+            # Also a truncated or undecodable answer (ChunkedEncodingError...).
+            except requests.RequestException as exc:
                 if last_try:
+                    reason = f"{type(exc).__name__}: {self._scrub(str(exc))}"
                     raise ControlPlaneUnavailable(
-                        f"{what}: no answer after {attempts} attempt(s): {type(exc).__name__}: {self._scrub(str(exc))}"
+                        f"{what}: no answer after {attempts} attempt(s): {reason}"
                     ) from None
                 self._sleep(self._retry.delay(attempt))
                 continue
-            if response.status_code in expected:
+            code = response.status_code
+            if code in expected:
                 return response
             body = self._scrub(response.text[:BODY_EXCERPT])
-            if response.status_code in RETRYABLE_STATUS:
+            if code in RETRYABLE_STATUS:
                 if last_try:
-                    raise ControlPlaneUnavailable(f"{what}: HTTP {response.status_code} after {attempts} attempt(s): {body}")
+                    raise ControlPlaneUnavailable(f"{what}: HTTP {code} after {attempts} attempt(s): {body}")
                 self._sleep(self._retry.delay(attempt))
                 continue
-            if response.status_code in (401, 403):
-                raise ControlPlaneAuthError(f"{what}: HTTP {response.status_code}: {body}", status=response.status_code)
-            raise ControlPlaneResponseError(
-                f"{what}: unexpected HTTP {response.status_code}: {body}", status=response.status_code, body=body
-            )
+            if code in (401, 403):
+                raise ControlPlaneAuthError(f"{what}: HTTP {code}: {body}", status=code)
+            raise ControlPlaneResponseError(f"{what}: unexpected HTTP {code}: {body}", status=code, body=body)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _parse(self, response: requests.Response, model: type[Model]) -> Model:
         try:
             return model.model_validate_json(response.content)
         except ValidationError as exc:
+            what = f"{response.request.method} {response.url}"
             raise ControlPlaneResponseError(
-                f"{response.request.method} {response.url}: the answer does not match {model.__name__}: {exc}",
-                status=response.status_code, body=self._scrub(response.text[:BODY_EXCERPT]),
-            ) from None  # fmt: skip
+                f"{what}: the answer does not match {model.__name__}: {exc}",
+                status=response.status_code,
+                body=self._scrub(response.text[:BODY_EXCERPT]),
+            ) from None
 
     def _json(self, response: requests.Response) -> dict[str, Any]:
         try:
@@ -212,15 +229,17 @@ class ControlPlaneClient:
         if not isinstance(value, dict):
             raise ControlPlaneResponseError(
                 f"{response.request.method} {response.url}: expected a JSON object",
-                status=response.status_code, body=self._scrub(response.text[:BODY_EXCERPT]),
-            )  # fmt: skip
+                status=response.status_code,
+                body=self._scrub(response.text[:BODY_EXCERPT]),
+            )
         return value
 
     # Identity (public documents, no token). The JWKS and token paths come from the discovery
     # document (see astronomer_plugins.auth.discovery), not from here.
     def discovery(self) -> dict[str, Any]:
         """The OIDC discovery document (its one well-known path)."""
-        return self._json(self.request("GET", "/.well-known/openid-configuration", idempotent=True, authenticated=False))
+        path = "/.well-known/openid-configuration"
+        return self._json(self.request("GET", path, idempotent=True, authenticated=False))
 
     def jwks(self, path: str) -> dict[str, Any]:
         return self._json(self.request("GET", path, idempotent=True, authenticated=False))
@@ -228,20 +247,30 @@ class ControlPlaneClient:
     def runtime_releases(self) -> dict[str, Any]:
         return self._json(self.request("GET", "/v1/runtime-releases", idempotent=True, authenticated=False))
 
-    def exchange_code(self, *, path: str, code: str, redirect_uri: str, client_id: str, code_verifier: str) -> str:
+    def exchange_code(
+        self, *, path: str, code: str, redirect_uri: str, client_id: str, code_verifier: str
+    ) -> str:
         """Authorization code + PKCE verifier -> the user's access token at the token endpoint `path`
         (single attempt: codes are single use)."""
         from urllib.parse import urlencode
 
-        form = urlencode({"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
-                          "client_id": client_id, "code_verifier": code_verifier}).encode()  # fmt: skip
+        fields = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": redirect_uri,
+            "client_id": client_id,
+            "code_verifier": code_verifier,
+        }
+        form = urlencode(fields).encode()
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
         response = self.request(
-            "POST", path, idempotent=False, authenticated=False, data=form,
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-        )  # fmt: skip
+            "POST", path, idempotent=False, authenticated=False, data=form, headers=headers
+        )
         token = self._json(response).get("access_token")
         if not isinstance(token, str):
-            raise ControlPlaneResponseError(f"POST {path}: no access_token in the answer", status=200, body="")
+            raise ControlPlaneResponseError(
+                f"POST {path}: no access_token in the answer", status=200, body=""
+            )
         return token
 
     # Agent calls (deployment agent token)
@@ -264,20 +293,21 @@ class ControlPlaneClient:
         try:
             return [ComponentStatus.model_validate(item) for item in response.json()]
         except (ValueError, ValidationError, TypeError) as exc:
+            body = response.text[:BODY_EXCERPT]
             raise ControlPlaneResponseError(
-                f"GET components: unexpected answer: {exc}", status=response.status_code, body=response.text[:BODY_EXCERPT]
+                f"GET components: unexpected answer: {exc}", status=response.status_code, body=body
             ) from None
 
     def deployment_profile(self, deployment_id: str) -> DeploymentProfile:
-        return self._parse(self.request("GET", f"/v1/deployments/{deployment_id}", idempotent=True), DeploymentProfile)
+        response = self.request("GET", f"/v1/deployments/{deployment_id}", idempotent=True)
+        return self._parse(response, DeploymentProfile)
 
     def push_metrics(self, deployment_id: str, batch: MetricBatch) -> MetricBatchAccepted:
         """Gzip'd; safe to retry because the control plane counts a batch_id once."""
         body = gzip.compress(batch.model_dump_json().encode())
-        response = self.request(
-            "POST", f"/v1/deployments/{deployment_id}/metrics", idempotent=True, expected=(202,), data=body,
-            headers={"Content-Type": "application/json", "Content-Encoding": "gzip"},
-        )  # fmt: skip
+        path = f"/v1/deployments/{deployment_id}/metrics"
+        headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+        response = self.request("POST", path, idempotent=True, expected=(202,), data=body, headers=headers)
         return self._parse(response, MetricBatchAccepted)
 
     def revoked_tokens(self, deployment_id: str, since: str = "") -> RevokedTokenPage:

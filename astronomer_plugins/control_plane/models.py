@@ -51,7 +51,9 @@ class Heartbeat(WireModel):
     """POST /v1/deployments/{id}/components/{instance_id}/heartbeat."""
 
     healthy: bool = True
-    details: dict[DetailKey, int | float | DetailText | bool] = Field(default_factory=dict, max_length=MAX_DETAILS)
+    details: dict[DetailKey, int | float | DetailText | bool] = Field(
+        default_factory=dict, max_length=MAX_DETAILS
+    )
 
 
 class ComponentState(str, Enum):

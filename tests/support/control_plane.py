@@ -35,7 +35,12 @@ def make_tree(server: ControlPlaneServer, name: str, base_url: str = "http://127
     assert ws.status_code == 201, ws.text
     dep = admin.post(
         f"{server.url}/v1/organizations/{org_id}/deployments",
-        json={"name": "dep", "workspace_id": ws.json()["id"], "runtime_version": "3.3-2", "base_url": base_url},
+        json={
+            "name": "dep",
+            "workspace_id": ws.json()["id"],
+            "runtime_version": "3.3-2",
+            "base_url": base_url,
+        },
         timeout=10,
     )
     assert dep.status_code == 201, dep.text
@@ -52,7 +57,9 @@ def pkce() -> tuple[str, str]:
 def create_user(server: ControlPlaneServer, tree: Tree, email: str, roles: list[dict]) -> str:
     admin = server.admin()
     org_url = f"{server.url}/v1/organizations/{tree.organization_id}"
-    user = admin.post(f"{org_url}/users", json={"email": email, "name": email.split("@")[0].title()}, timeout=10)
+    user = admin.post(
+        f"{org_url}/users", json={"email": email, "name": email.split("@")[0].title()}, timeout=10
+    )
     assert user.status_code == 201, user.text
     user_id = user.json()["id"]
     put = admin.put(f"{org_url}/users/{user_id}/roles", json={"roles": roles}, timeout=10)
@@ -60,12 +67,24 @@ def create_user(server: ControlPlaneServer, tree: Tree, email: str, roles: list[
     return user_id
 
 
-def create_api_token(server: ControlPlaneServer, tree: Tree, scope: str, role: str, dags: list[dict] | None = None) -> tuple[str, str]:
+def create_api_token(
+    server: ControlPlaneServer, tree: Tree, scope: str, role: str, dags: list[dict] | None = None
+) -> tuple[str, str]:
     """(token id, secret)."""
-    scope_id = {"organization": tree.organization_id, "workspace": tree.workspace_id, "deployment": tree.deployment_id}[scope]
+    scope_id = {
+        "organization": tree.organization_id,
+        "workspace": tree.workspace_id,
+        "deployment": tree.deployment_id,
+    }[scope]
     response = server.admin().post(
         f"{server.url}/v1/organizations/{tree.organization_id}/tokens",
-        json={"name": f"{scope}-{role}".lower(), "scope": scope, "scope_id": scope_id, "role": role, "dags": dags or []},
+        json={
+            "name": f"{scope}-{role}".lower(),
+            "scope": scope,
+            "scope_id": scope_id,
+            "role": role,
+            "dags": dags or [],
+        },
         timeout=10,
     )
     assert response.status_code == 201, response.text
@@ -77,30 +96,44 @@ def pick_user(server: ControlPlaneServer, authorize_url: str, user_id: str) -> s
     page = requests.get(authorize_url, timeout=10)
     assert page.status_code == 200, page.text
     form = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', page.text))
-    picked = requests.post(f"{server.url}/authorize", data={**form, "user_id": user_id}, allow_redirects=False, timeout=10)
+    picked = requests.post(
+        f"{server.url}/authorize", data={**form, "user_id": user_id}, allow_redirects=False, timeout=10
+    )
     assert picked.status_code == 303, picked.text
     return picked.headers["Location"]
 
 
-def user_token(server: ControlPlaneServer, tree: Tree, user_id: str, redirect_path: str = "/auth/callback") -> str:
+def user_token(
+    server: ControlPlaneServer, tree: Tree, user_id: str, redirect_path: str = "/auth/callback"
+) -> str:
     """The whole authorization-code + PKCE flow with a real HTTP client; returns the access token."""
     verifier, challenge = pkce()
     state = secrets.token_urlsafe(16)
     redirect_uri = tree.base_url + redirect_path
-    query = requests.Request("GET", f"{server.url}/authorize", params={
-        "client_id": tree.deployment_id, "redirect_uri": redirect_uri, "state": state,
-        "code_challenge": challenge, "code_challenge_method": "S256", "response_type": "code",
-    }).prepare().url  # fmt: skip
+    authorize = {
+        "client_id": tree.deployment_id,
+        "redirect_uri": redirect_uri,
+        "state": state,
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "response_type": "code",
+    }
+    query = requests.Request("GET", f"{server.url}/authorize", params=authorize).prepare().url
     location = urlsplit(pick_user(server, query, user_id))
     assert f"{location.scheme}://{location.netloc}{location.path}" == redirect_uri
     params = parse_qs(location.query)
     assert params["state"] == [state]
     token = requests.post(
         f"{server.url}/oauth/token",
-        data={"grant_type": "authorization_code", "code": params["code"][0], "redirect_uri": redirect_uri,
-              "client_id": tree.deployment_id, "code_verifier": verifier},
+        data={
+            "grant_type": "authorization_code",
+            "code": params["code"][0],
+            "redirect_uri": redirect_uri,
+            "client_id": tree.deployment_id,
+            "code_verifier": verifier,
+        },
         timeout=10,
-    )  # fmt: skip
+    )
     assert token.status_code == 200, token.text
     return token.json()["access_token"]
 
@@ -109,10 +142,16 @@ def issue_code(server: ControlPlaneServer, tree: Tree, user_id: str, challenge: 
     """The picker's POST for `user_id`, without the page: the code sent back to the callback."""
     picked = requests.post(
         f"{server.url}/authorize",
-        data={"client_id": tree.deployment_id, "redirect_uri": tree.base_url + "/auth/callback", "state": "state-123",
-              "code_challenge": challenge, "user_id": user_id},
-        allow_redirects=False, timeout=10,
-    )  # fmt: skip
+        data={
+            "client_id": tree.deployment_id,
+            "redirect_uri": tree.base_url + "/auth/callback",
+            "state": "state-123",
+            "code_challenge": challenge,
+            "user_id": user_id,
+        },
+        allow_redirects=False,
+        timeout=10,
+    )
     assert picked.status_code == 303, picked.text
     return parse_qs(urlsplit(picked.headers["Location"]).query)["code"][0]
 
@@ -120,13 +159,20 @@ def issue_code(server: ControlPlaneServer, tree: Tree, user_id: str, challenge: 
 def redeem_code(server: ControlPlaneServer, tree: Tree, code: str, verifier: str) -> requests.Response:
     return requests.post(
         f"{server.url}/oauth/token",
-        data={"grant_type": "authorization_code", "code": code, "redirect_uri": tree.base_url + "/auth/callback",
-              "client_id": tree.deployment_id, "code_verifier": verifier},
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": tree.base_url + "/auth/callback",
+            "client_id": tree.deployment_id,
+            "code_verifier": verifier,
+        },
         timeout=30,
-    )  # fmt: skip
+    )
 
 
-def concurrent_redemptions(server: ControlPlaneServer, tree: Tree, user_id: str, attempts: int = 8) -> list[int]:
+def concurrent_redemptions(
+    server: ControlPlaneServer, tree: Tree, user_id: str, attempts: int = 8
+) -> list[int]:
     """One code, `attempts` redemptions released at the same instant; their status codes."""
     verifier, challenge = pkce()
     code = issue_code(server, tree, user_id, challenge)
