@@ -27,13 +27,16 @@ RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 TASKS = int(os.environ.get("BENCH_TASKS", "200"))
 EVENTS = 20_000
 TARGET_US, TARGET_RATIO = 200.0, 1.01
+TAGGED_CLIENT = "astronomer_plugins.metrics.statsd_client.TaggedStatsClient"
 
-DAG_FILE = '''
+DAG_FILE = """
 from __future__ import annotations
 import pendulum
 from airflow.sdk import dag, task
 
-@dag(dag_id="bench_metrics_{tasks}", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"), catchup=False)
+START = pendulum.datetime(2026, 1, 1, tz="UTC")
+
+@dag(dag_id="bench_metrics_{tasks}", schedule=None, start_date=START, catchup=False)
 def bench():
     @task
     def noop(i: int) -> None:
@@ -42,12 +45,12 @@ def bench():
         noop.override(task_id=f"t{{i}}")(i)
 
 the_dag = bench()
-'''
+"""
 
-PROBE = '''
+PROBE = """
 import sys, time
 from airflow.sdk.execution_time.task_runner import TaskRunnerMarker
-from astronomer_plugins.metrics import listener
+from astronomer_plugins.agent import listener
 listener.on_starting(TaskRunnerMarker())  # what a task runner's start does (dag.test() skips it)
 import importlib.util
 spec = importlib.util.spec_from_file_location("bench_metrics", sys.argv[1] + "/bench_metrics.py")
@@ -59,26 +62,35 @@ run = dag.test()
 elapsed = time.perf_counter() - started
 assert str(getattr(run.state, "value", run.state)) == "success", run.state
 print(elapsed)
-'''
+"""
 
 
 def micro() -> tuple[float, float]:
     """Microseconds per task event: our listener + statsd emission, and a no-op baseline."""
     from airflow.sdk.execution_time.task_runner import TaskRunnerMarker
 
-    from astronomer_plugins.metrics import listener, pusher
+    from astronomer_plugins.agent import listener as agent_listener
+    from astronomer_plugins.metrics import emit, listener
 
     sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sink.bind(("127.0.0.1", 0))
-    os.environ.update({"AIRFLOW__METRICS__STATSD_ON": "True", "AIRFLOW__METRICS__STATSD_HOST": "127.0.0.1",
-                       "AIRFLOW__METRICS__STATSD_PORT": str(sink.getsockname()[1]),
-                       "AIRFLOW__ASTRONOMER__DEPLOYMENT_ID": "dep_bench"})  # fmt: skip
-    start = dt.datetime.now(dt.timezone.utc)
-    ti = SimpleNamespace(dag_id="bench_dag", task_id="task_1", task=SimpleNamespace(task_type="PythonOperator"),
-                         state="success", start_date=start, end_date=start + dt.timedelta(seconds=1))  # fmt: skip
+    os.environ.update(
+        {
+            "AIRFLOW__METRICS__STATSD_ON": "True",
+            "AIRFLOW__METRICS__STATSD_HOST": "127.0.0.1",
+            "AIRFLOW__METRICS__STATSD_PORT": str(sink.getsockname()[1]),
+            "AIRFLOW__ASTRONOMER__DEPLOYMENT_ID": "dep_bench",
+        }
+    )
+    start = dt.datetime.now(dt.UTC)
+    end = start + dt.timedelta(seconds=1)
+    task = SimpleNamespace(task_type="PythonOperator")
+    ti = SimpleNamespace(
+        dag_id="bench_dag", task_id="task_1", task=task, state="success", start_date=start, end_date=end
+    )
     marker = TaskRunnerMarker()
-    listener.on_starting(marker)
-    pusher._statsd()  # the client exists before the first measured event, as in a warmed-up runner
+    agent_listener.on_starting(marker)
+    emit._statsd()  # the client exists before the first measured event, as in a warmed-up runner
 
     def noop(previous_state: object, task_instance: object) -> None:
         return None
@@ -87,7 +99,7 @@ def micro() -> tuple[float, float]:
         began = time.perf_counter()
         for _ in range(EVENTS):
             hook(None, ti)
-            listener.before_stopping(marker) if hook is listener.on_task_instance_success else None
+            agent_listener.before_stopping(marker) if hook is listener.on_task_instance_success else None
         return (time.perf_counter() - began) / EVENTS * 1e6
 
     baseline, ours = [], []
@@ -106,24 +118,39 @@ def dag_ratio() -> tuple[float, float]:
     (dags / "bench_metrics.py").write_text(DAG_FILE.format(tasks=TASKS))
     sink = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sink.bind(("127.0.0.1", 0))
-    base = {"PATH": os.environ["PATH"], "AIRFLOW_HOME": str(home), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__DAGS_FOLDER": str(dags), "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}"}  # fmt: skip
+    base = {
+        "PATH": os.environ["PATH"],
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+    }
+    metrics_on = {
+        "AIRFLOW__ASTRONOMER__METRICS_LISTENER_ENABLED": "True",
+        "AIRFLOW__METRICS__STATSD_ON": "True",
+        "AIRFLOW__METRICS__STATSD_HOST": "127.0.0.1",
+        "AIRFLOW__METRICS__STATSD_PORT": str(sink.getsockname()[1]),
+        "AIRFLOW__METRICS__STATSD_CUSTOM_CLIENT_PATH": TAGGED_CLIENT,
+        "AIRFLOW__METRICS__STATSD_INFLUXDB_ENABLED": "True",
+        "AIRFLOW__ASTRONOMER__DEPLOYMENT_ID": "dep_bench",
+    }
     variants = {
         "off": {**base, "AIRFLOW__ASTRONOMER__METRICS_LISTENER_ENABLED": "False"},
-        "on": {**base, "AIRFLOW__ASTRONOMER__METRICS_LISTENER_ENABLED": "True", "AIRFLOW__METRICS__STATSD_ON": "True",
-               "AIRFLOW__METRICS__STATSD_HOST": "127.0.0.1", "AIRFLOW__METRICS__STATSD_PORT": str(sink.getsockname()[1]),
-               "AIRFLOW__METRICS__STATSD_CUSTOM_CLIENT_PATH": "astronomer_plugins.metrics.statsd_client.TaggedStatsClient",
-               "AIRFLOW__METRICS__STATSD_INFLUXDB_ENABLED": "True", "AIRFLOW__ASTRONOMER__DEPLOYMENT_ID": "dep_bench"},
-    }  # fmt: skip
+        "on": {**base, **metrics_on},
+    }
     if not (home / "airflow.db").exists():
         home.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=base, check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "airflow", "db", "migrate"], env=base, check=True, capture_output=True
+        )
     probe = PROBE.format(tasks=TASKS)
     samples: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(RUNS):
         for name, env in variants.items():
-            result = subprocess.run([sys.executable, "-c", probe, str(dags)], env=env, capture_output=True, text=True)
+            result = subprocess.run(
+                [sys.executable, "-c", probe, str(dags)], env=env, capture_output=True, text=True
+            )
             if result.returncode != 0:
                 raise SystemExit(f"metrics_overhead: the {name} run failed:\n{result.stderr[-3000:]}")
             samples[name].append(float(result.stdout.strip().splitlines()[-1]))
@@ -133,11 +160,16 @@ def dag_ratio() -> tuple[float, float]:
 
 def main() -> int:
     ours, baseline = micro()
-    print(f"metrics_overhead: listener + tagged statsd {ours:.1f} us per task event, no-op hook {baseline:.2f} us, "
-          f"overhead {ours - baseline:.1f} us (target <= {TARGET_US:.0f} us); {EVENTS} events x 5")  # fmt: skip
+    print(
+        f"metrics_overhead: listener + tagged statsd {ours:.1f} us per task event, "
+        f"no-op hook {baseline:.2f} us, overhead {ours - baseline:.1f} us (target <= {TARGET_US:.0f} us); "
+        f"{EVENTS} events x 5"
+    )
     on, off = dag_ratio()
-    print(f"metrics_overhead: {TASKS}-task DAG (dag.test) median on {on:.2f} s, off {off:.2f} s, ratio {on / off:.3f} "
-          f"(target <= {TARGET_RATIO}); {RUNS} alternating runs each")  # fmt: skip
+    print(
+        f"metrics_overhead: {TASKS}-task DAG (dag.test) median on {on:.2f} s, off {off:.2f} s, "
+        f"ratio {on / off:.3f} (target <= {TARGET_RATIO}); {RUNS} alternating runs each"
+    )
     return 0
 
 
