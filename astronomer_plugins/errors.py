@@ -2,6 +2,7 @@
 
 AstronomerError                   anything raised on purpose by this package
  ├─ AstronomerConfigError         a setting in [astronomer] is missing or invalid (also a ValueError)
+ ├─ ProjectSettingsError          airflow_settings.yaml is invalid or could not be applied (no secrets shown)
  ├─ TokenRejected                 a bearer token failed verification (never shows the token)
  │   └─ VerificationUnavailable   it could not be checked: keys or revocation list stale (HTTP 503)
  └─ ControlPlaneError             a call to the control plane failed (never shows the token)
@@ -19,6 +20,11 @@ class AstronomerError(Exception):
 
 class AstronomerConfigError(AstronomerError, ValueError):
     """A setting is missing or invalid; the message names the key and its environment variable."""
+
+
+class ProjectSettingsError(AstronomerError, ValueError):
+    """airflow_settings.yaml is invalid or could not be applied; the one-line message names the file,
+    the entry and the field, never a password, an extra's value or a variable's value."""
 
 
 class TokenRejected(AstronomerError):

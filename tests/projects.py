@@ -20,6 +20,11 @@ NESTED_DAG = "customer_nested_dag"
 PLUGIN_NAME = "customer_plugin"
 HELLO_DAG = "example_runtime_hello"
 DAG_IDS = (CUSTOMER_DAG, HELLO_DAG, NESTED_DAG)
+# What the project's airflow_settings.yaml creates.
+SETTINGS_CONNECTION = "customer_api"
+SETTINGS_CONNECTION_EXTRA = {"timeout": 30, "region": "eu-west-1"}
+SETTINGS_VARIABLE = "customer_env"
+SETTINGS_POOL = "customer_pool"
 
 _FILES = {
     "include/helpers.py": f'''
@@ -85,7 +90,25 @@ def customer_nested_dag():
 
 customer_nested_dag()
 ''',
-    "airflow_settings.yaml": "airflow:\n  connections: []\n",
+    "airflow_settings.yaml": f"""
+# Applied by the local runtime on every start (astronomer_plugins.project_settings).
+airflow:
+  connections:
+    - conn_id: {SETTINGS_CONNECTION}
+      conn_type: http
+      conn_host: api.example.com
+      conn_password: not-a-real-password
+      conn_extra:
+        timeout: 30
+        region: eu-west-1
+  variables:
+    - variable_name: {SETTINGS_VARIABLE}
+      variable_value: local
+  pools:
+    - pool_name: {SETTINGS_POOL}
+      pool_slot: 2
+      pool_description: two at once
+""",
     "tests/dags/test_dag_example.py": '''
 from include.helpers import greet
 

@@ -17,6 +17,7 @@ from astronomer_runtime.local.supervisor import Component, Supervisor
 
 HEALTH_PATH = "/api/v2/monitor/health"
 HEALTH_DEADLINE_SECONDS = 120.0
+SETTINGS_FILE = "airflow_settings.yaml"
 
 
 def components(home: LocalHome) -> list[Component]:
@@ -28,6 +29,33 @@ def components(home: LocalHome) -> list[Component]:
         Component("dag-processor", [airflow, "dag-processor"]),
         Component("triggerer", [airflow, "triggerer", "--skip-serve-logs"]),
     ]
+
+
+def project_settings(home: LocalHome, output: TextIO) -> tuple[Path | None, bool]:
+    """The project's airflow_settings.yaml if it has one, checked before anything starts (so a bad
+    file costs no control plane and no migration); False when it is invalid (the error is written)."""
+    from astronomer_plugins.errors import ProjectSettingsError
+    from astronomer_plugins.project_settings import load_settings
+
+    path = home.project / SETTINGS_FILE
+    if not path.exists():
+        return None, True
+    try:
+        load_settings(path)
+    except ProjectSettingsError as exc:
+        output.write(f"error: {exc}\nNothing was started; fix {path} and start again.\n")
+        return path, False
+    return path, True
+
+
+def _apply_settings(path: Path, supervisor: Supervisor, output: TextIO) -> int:
+    """Apply the settings file in its own process, as a customer would in the image; idempotent, so
+    every start brings the database back to what the file says."""
+    command = [sys.executable, "-m", "astronomer_plugins.project_settings", "apply", str(path)]
+    code = supervisor.run_once(Component("settings", command))
+    if code != 0:
+        output.write(f"{path} was not applied (nothing of it was); see the error above\n")
+    return code
 
 
 def _announce_when_healthy(
@@ -83,8 +111,12 @@ def run(
     control_plane: LocalControlPlane | None,
     output: TextIO = sys.stdout,
 ) -> int:
-    """Control plane first (unless None), then migrate and run every Airflow component until a
-    signal or a component exits; everything is stopped on the way out."""
+    """Control plane first (unless None), then migrate, apply the project's airflow_settings.yaml,
+    and run every Airflow component until a signal or a component exits; everything is stopped on
+    the way out. An invalid settings file stops the start before anything runs."""
+    settings_file, settings_valid = project_settings(home, output)
+    if not settings_valid:
+        return 1
     prepare(home)
     supervisor = Supervisor(environment(home, runtime_version=runtime_version), output=output)
     stopping = threading.Event()
@@ -102,6 +134,10 @@ def run(
         if code != 0:
             output.write(f"airflow db migrate failed with exit code {code}; see its output above\n")
             return code
+        if settings_file and not stopping.is_set():
+            code = _apply_settings(settings_file, supervisor, output)
+            if code != 0:
+                return code
         if stopping.is_set():
             return 0
         supervisor.start(components(home))

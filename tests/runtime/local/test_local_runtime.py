@@ -17,7 +17,18 @@ import requests
 
 from astronomer_runtime.catalog import load_catalog
 from astronomer_runtime.local.supervisor import processes_with_env
-from tests.projects import CUSTOMER_DAG, DAG_IDS, GREETING, HELLO_DAG, PLUGIN_NAME, write_project
+from tests.projects import (
+    CUSTOMER_DAG,
+    DAG_IDS,
+    GREETING,
+    HELLO_DAG,
+    PLUGIN_NAME,
+    SETTINGS_CONNECTION,
+    SETTINGS_CONNECTION_EXTRA,
+    SETTINGS_POOL,
+    SETTINGS_VARIABLE,
+    write_project,
+)
 from tests.support.servers import final_state, free_port, poll, start_dag_run
 
 pytestmark = pytest.mark.integration
@@ -76,6 +87,13 @@ def test_project_dags_run_green_and_stop_leaves_nothing(local_runtime) -> None:
                            allow_redirects=False, timeout=10)  # fmt: skip
     landed = api.get(picked.headers["Location"], allow_redirects=False, timeout=10)
     assert landed.status_code == 303 and api.cookies.get("_token")
+
+    # The project's airflow_settings.yaml was applied before the components started.
+    connection = api.get(f"{base_url}/api/v2/connections/{SETTINGS_CONNECTION}", timeout=10).json()
+    assert connection["host"] == "api.example.com"
+    assert json.loads(connection["extra"]) == SETTINGS_CONNECTION_EXTRA
+    assert api.get(f"{base_url}/api/v2/variables/{SETTINGS_VARIABLE}", timeout=10).json()["value"] == "local"
+    assert api.get(f"{base_url}/api/v2/pools/{SETTINGS_POOL}", timeout=10).json()["slots"] == 2
 
     poll(lambda: api.get(f"{base_url}/api/v2/dags/{DAG_ID}", timeout=10).ok, timeout=120, what="the DAG to be parsed")
     assert api.patch(f"{base_url}/api/v2/dags/{DAG_ID}", json={"is_paused": False}, timeout=10).ok
