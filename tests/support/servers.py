@@ -116,12 +116,13 @@ class ControlPlaneServer:
     def command(self, *args: str) -> list[str]:
         database = ["--database-url", self.database_url] if self.database_url else []
         catalog = ["--catalog", str(self.catalog_file)] if self.catalog_file else []
-        return [sys.executable, "-m", "astronomer_runtime", *catalog, "control-plane", "--data-dir", str(self.data_dir),
-                "--port", str(self.port), *database, *args]  # fmt: skip
+        serve = ["control-plane", "--data-dir", str(self.data_dir), "--port", str(self.port)]
+        return [sys.executable, "-m", "astronomer_runtime", *catalog, *serve, *database, *args]
 
     def start(self) -> ControlPlaneServer:
         log = self.log_path.open("a")
-        self.process = subprocess.Popen(self.command("serve"), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        command = self.command("serve")
+        self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         wait_until_healthy(f"{self.url}/health", self.process, self.log_path)
         return self
 
@@ -172,20 +173,22 @@ class AirflowApiServer:
 
     def airflow(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
         airflow = str(Path(sys.executable).with_name("airflow"))
-        return subprocess.run([airflow, *args], env=self.env(), capture_output=True, text=True, timeout=timeout)
+        env = self.env()
+        return subprocess.run([airflow, *args], env=env, capture_output=True, text=True, timeout=timeout)
 
     def start(self) -> AirflowApiServer:
         self.home.mkdir(parents=True, exist_ok=True)
         for command in (("db", "migrate"), ("dags", "reserialize")):
             result = self.airflow(*command)
             if result.returncode != 0:
-                raise RuntimeError(f"airflow {' '.join(command)} failed:\n{result.stdout[-2000:]}\n{result.stderr[-3000:]}")
+                output = f"{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
+                raise RuntimeError(f"airflow {' '.join(command)} failed:\n{output}")
         airflow = str(Path(sys.executable).with_name("airflow"))
         log = self.log_path.open("a")
+        command = [airflow, "api-server", "--host", "127.0.0.1", "--port", str(self.port)]
         self.process = subprocess.Popen(
-            [airflow, "api-server", "--host", "127.0.0.1", "--port", str(self.port)],
-            env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+            command, env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         wait_until_healthy(f"{self.url}/api/v2/monitor/health", self.process, self.log_path, timeout=120)
         return self
 
@@ -229,13 +232,14 @@ class LocalRuntime:
     def start(self, timeout: float = 240) -> LocalRuntime:
         self.root.mkdir(parents=True, exist_ok=True)
         env = {**os.environ, "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False", **self.extra_env}
+        catalog = ["--catalog", str(self.catalog_file)] if self.catalog_file else []
+        dev = ["dev", "--port", str(self.port), "--home", str(self.home)]
+        dev += ["--control-plane-port", str(self.control_plane_port), "--project", str(self.project)]
+        command = [sys.executable, "-m", "astronomer_runtime", *catalog, *dev]
         with self.log_path.open("a") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "astronomer_runtime", *(["--catalog", str(self.catalog_file)] if self.catalog_file else []),
-                 "dev", "--port", str(self.port), "--home", str(self.home),
-                 "--control-plane-port", str(self.control_plane_port), "--project", str(self.project)],
-                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
+                command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         wait_until_healthy(f"{self.url}/api/v2/monitor/health", self.process, self.log_path, timeout=timeout)
         return self
 
@@ -243,11 +247,18 @@ class LocalRuntime:
         """A control-plane API token for this deployment, made with the control plane's admin token."""
         seeded = self.seeded()
         admin = (self.control_plane_dir / "admin-token").read_text().strip()
+        body = {
+            "name": f"tests-{role.lower()}",
+            "scope": "workspace",
+            "scope_id": seeded["workspace_id"],
+            "role": role,
+        }
         response = requests.post(
             f"{seeded['control_plane_url']}/v1/organizations/{seeded['organization_id']}/tokens",
-            json={"name": f"tests-{role.lower()}", "scope": "workspace", "scope_id": seeded["workspace_id"], "role": role},
-            headers={"Authorization": f"Bearer {admin}"}, timeout=10,
-        )  # fmt: skip
+            json=body,
+            headers={"Authorization": f"Bearer {admin}"},
+            timeout=10,
+        )
         response.raise_for_status()
         return response.json()["secret"]
 
