@@ -10,10 +10,13 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.fernet import Fernet
+
+from astronomer_runtime.local.project_env import layered
 
 ADMIN_USER = "admin"
 PASSWORDS_FILE = "simple_auth_manager_passwords.json"
@@ -99,33 +102,49 @@ def import_path(project: Path, inherited: str) -> str:
     return os.pathsep.join(entries)
 
 
-def environment(home: LocalHome, *, runtime_version: str, parallelism: int = 4) -> dict[str, str]:
-    """Settings shared by every local component, as AIRFLOW__* variables."""
+def owned_settings(home: LocalHome, *, runtime_version: str) -> dict[str, str]:
+    """The wiring the local runtime owns: it beats `.env` and the shell (project_env.py says why)."""
     from astronomer_plugins import config
 
-    settings = {
+    return {
         "AIRFLOW_HOME": str(home.path),
         "AIRFLOW__CORE__DAGS_FOLDER": str(home.dags_folder),
         "AIRFLOW__CORE__PLUGINS_FOLDER": str(home.plugins_folder),
-        "PYTHONPATH": import_path(home.project, os.environ.get("PYTHONPATH", "")),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "AIRFLOW__CORE__PARALLELISM": str(parallelism),
-        "AIRFLOW__CORE__AUTH_MANAGER": SIMPLE_AUTH_MANAGER,
-        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home.passwords_file),
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{home.base_url}/execution/",
         "AIRFLOW__API__BASE_URL": home.base_url,
         "AIRFLOW__API__HOST": home.host,
         "AIRFLOW__API__PORT": str(home.port),
-        "AIRFLOW__API__WORKERS": "1",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home.path / 'airflow.db'}",
         config.RUNTIME_VERSION.env_var: runtime_version,
         config.OFFLINE_FEED_FILE.env_var: str(home.feed_file),
         config.RELEASE_MANIFEST_FILE.env_var: str(home.release_manifest_file),
     }
-    # Tagged statsd and OpenLineage from [astronomer] settings, as the image's entrypoint derives them.
+
+
+def environment(
+    home: LocalHome,
+    *,
+    runtime_version: str,
+    parallelism: int = 4,
+    dotenv: Mapping[str, str] | None = None,
+    shell: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Every local component's environment: the runtime's defaults, then the project's `.env`, then
+    the shell (`os.environ` unless given), then the wiring the runtime owns (project_env.py)."""
     from astronomer_plugins.derived_settings import derived_environment
 
-    settings.update(derived_environment(os.environ))
-    return {**os.environ, **settings}
+    defaults = {
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__PARALLELISM": str(parallelism),
+        "AIRFLOW__CORE__AUTH_MANAGER": SIMPLE_AUTH_MANAGER,
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{ADMIN_USER}:admin",
+        "AIRFLOW__API__WORKERS": "1",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home.path / 'airflow.db'}",
+    }
+    merged = layered(defaults, dotenv or {}, os.environ if shell is None else shell)
+    # Tagged statsd and OpenLineage from [astronomer] settings, as the image's entrypoint derives them.
+    merged.update(derived_environment(merged))
+    merged.update(owned_settings(home, runtime_version=runtime_version))
+    merged["PYTHONPATH"] = import_path(home.project, merged.get("PYTHONPATH", ""))
+    return merged

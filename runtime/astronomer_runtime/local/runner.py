@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TextIO
 
 from astronomer_runtime.local.control_plane import LocalControlPlane
-from astronomer_runtime.local.home import ADMIN_USER, LocalHome, environment, prepare
+from astronomer_runtime.local.home import ADMIN_USER, LocalHome, environment, owned_settings, prepare
+from astronomer_runtime.local.project_env import DOTENV_FILE, ProjectEnvError, layered, read_dotenv, replaced
 from astronomer_runtime.local.supervisor import Component, Supervisor
 
 HEALTH_PATH = "/api/v2/monitor/health"
@@ -81,6 +84,15 @@ def _announce_when_healthy(
     output.flush()
 
 
+def _report_replaced(names: list[str], output: TextIO) -> None:
+    """Say which variables of `.env` or the shell the local runtime's own wiring replaced."""
+    if names:
+        output.write(
+            f"note: {', '.join(names)} from {DOTENV_FILE} or the shell replaced by the local runtime's own "
+            "settings (ports and folders come from astro-runtime dev's options)\n"
+        )
+
+
 def _start_control_plane(
     control_plane: LocalControlPlane,
     home: LocalHome,
@@ -88,8 +100,10 @@ def _start_control_plane(
     supervisor: Supervisor,
     stopping: threading.Event,
     output: TextIO,
+    sources: Mapping[str, str],
 ) -> bool:
-    """Start, wait for, and seed the control plane; then hand its settings to Airflow's components."""
+    """Start, wait for, and seed the control plane; then hand its settings to Airflow's components
+    (they replace what `sources`, the project's `.env` and the shell, say)."""
     supervisor.start([control_plane.serve()])
     process = supervisor.processes["control-plane"]
     if not control_plane.wait_until_healthy(stopping, lambda: process.poll() is None):
@@ -100,7 +114,9 @@ def _start_control_plane(
     if supervisor.run_once(control_plane.seed(home.base_url, runtime_version)) != 0:
         output.write("seeding the control plane failed; see its output above\n")
         return False
-    supervisor.environment = {**supervisor.environment, **control_plane.airflow_settings()}
+    wiring = control_plane.airflow_settings()
+    _report_replaced(replaced(wiring, sources), output)
+    supervisor.environment = {**supervisor.environment, **wiring}
     return True
 
 
@@ -112,13 +128,21 @@ def run(
     output: TextIO = sys.stdout,
 ) -> int:
     """Control plane first (unless None), then migrate, apply the project's airflow_settings.yaml,
-    and run every Airflow component until a signal or a component exits; everything is stopped on
-    the way out. An invalid settings file stops the start before anything runs."""
+    and run every Airflow component (with the project's `.env`, project_env.py) until a signal or a
+    component exits; everything is stopped on the way out. An invalid settings file or `.env` stops
+    the start before anything runs."""
     settings_file, settings_valid = project_settings(home, output)
     if not settings_valid:
         return 1
+    try:
+        dotenv = read_dotenv(home.project / DOTENV_FILE)
+    except ProjectEnvError as exc:
+        output.write(f"error: {exc}\nNothing was started.\n")
+        return 1
     prepare(home)
-    supervisor = Supervisor(environment(home, runtime_version=runtime_version), output=output)
+    sources = layered({}, dotenv, os.environ)
+    _report_replaced(replaced(owned_settings(home, runtime_version=runtime_version), sources), output)
+    supervisor = Supervisor(environment(home, runtime_version=runtime_version, dotenv=dotenv), output=output)
     stopping = threading.Event()
     previous = {
         signum: signal.signal(signum, lambda *_: stopping.set()) for signum in (signal.SIGINT, signal.SIGTERM)
@@ -127,7 +151,7 @@ def run(
     try:
         output.write(f"Astronomer Runtime {runtime_version} (local), AIRFLOW_HOME={home.path}\n")
         if control_plane and not _start_control_plane(
-            control_plane, home, runtime_version, supervisor, stopping, output
+            control_plane, home, runtime_version, supervisor, stopping, output, sources
         ):
             return 0 if stopping.is_set() else 1
         code = supervisor.run_once(Component("db-migrate", [airflow, "db", "migrate"]))
