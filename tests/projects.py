@@ -25,6 +25,9 @@ SETTINGS_CONNECTION = "customer_api"
 SETTINGS_CONNECTION_EXTRA = {"timeout": 30, "region": "eu-west-1"}
 SETTINGS_VARIABLE = "customer_env"
 SETTINGS_POOL = "customer_pool"
+# What the project's .env sets; the local test's shell overrides DOTENV_SHELL_WINS (README's precedence).
+DOTENV_SETTING = ("CUSTOMER_SETTING", "from-dotenv")
+DOTENV_SHELL_WINS = ("CUSTOMER_OVERRIDDEN", "from-dotenv")
 
 _FILES = {
     "include/helpers.py": f'''
@@ -47,6 +50,8 @@ class CustomerPlugin(AirflowPlugin):
     macros = [greet]
 ''',
     "dags/customer.py": f'''
+import os
+
 import pendulum
 from airflow.sdk import dag, task
 
@@ -62,7 +67,12 @@ def customer_dag():
         print(message)
         return message
 
+    @task
+    def settings_seen() -> str:
+        return "|".join(os.environ.get(name, "unset") for name in ("{DOTENV_SETTING[0]}", "{DOTENV_SHELL_WINS[0]}"))
+
     say_hello()
+    settings_seen()
 
 
 customer_dag()
@@ -108,6 +118,12 @@ airflow:
     - pool_name: {SETTINGS_POOL}
       pool_slot: 2
       pool_description: two at once
+""",
+    ".env": f"""
+# Every local component gets these (the image gets them from the deployment's environment).
+{DOTENV_SETTING[0]}={DOTENV_SETTING[1]}
+export {DOTENV_SHELL_WINS[0]}="{DOTENV_SHELL_WINS[1]}"
+AIRFLOW__API__PORT=1
 """,
     "tests/dags/test_dag_example.py": '''
 from include.helpers import greet

@@ -20,6 +20,8 @@ from astronomer_runtime.local.supervisor import processes_with_env
 from tests.projects import (
     CUSTOMER_DAG,
     DAG_IDS,
+    DOTENV_SETTING,
+    DOTENV_SHELL_WINS,
     GREETING,
     HELLO_DAG,
     PLUGIN_NAME,
@@ -34,6 +36,7 @@ from tests.support.servers import final_state, free_port, poll, start_dag_run
 pytestmark = pytest.mark.integration
 
 DAG_ID = HELLO_DAG
+SHELL_VALUE = "from-the-shell"
 
 
 
@@ -48,6 +51,7 @@ def local_runtime(tmp_path: Path):
             [sys.executable, "-m", "astronomer_runtime", "dev", "--port", str(port), "--home", str(home),
              "--control-plane-port", str(control_plane_port), "--project", str(project)],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            env={**os.environ, DOTENV_SHELL_WINS[0]: SHELL_VALUE},
         )  # fmt: skip
     try:
         yield process, f"http://127.0.0.1:{port}", home, log_path
@@ -118,6 +122,10 @@ def test_project_dags_run_green_and_stop_leaves_nothing(local_runtime) -> None:
     assert final_state(api, customer_run, timeout=180) == "success"
     xcom = api.get(f"{customer_run}/taskInstances/say_hello/xcomEntries/return_value", timeout=10)
     assert xcom.json()["value"] == f"{GREETING}, customer!".upper()
+    # The project's .env reached the task; the shell beat it; the runtime's own port beat both, out loud.
+    seen = api.get(f"{customer_run}/taskInstances/settings_seen/xcomEntries/return_value", timeout=10)
+    assert seen.json()["value"] == f"{DOTENV_SETTING[1]}|{SHELL_VALUE}"
+    assert "note: AIRFLOW__API__PORT from .env or the shell replaced by the local runtime" in log_path.read_text()
 
     # The control plane started first, was seeded for this Airflow, and its status page lists it.
     seeded = json.loads((home.parent / "control-plane" / "deployment.json").read_text())
