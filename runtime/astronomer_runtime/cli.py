@@ -234,6 +234,9 @@ def build_parser() -> argparse.ArgumentParser:
     from astronomer_runtime.image.cli import add_commands as add_image_commands
 
     add_image_commands(commands)
+    from astronomer_runtime.project.cli import add_commands as add_project_commands
+
+    add_project_commands(commands)
     return parser
 
 
