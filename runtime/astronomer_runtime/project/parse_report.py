@@ -9,7 +9,7 @@ FAILING = ("error", "timeout", "not_parsed")
 SLOW_SHARE = 0.5  # a file using more than half of its import timeout is flagged as slow
 
 _RESOLVED = {
-    "environment": "from the environment (AIRFLOW_VAR_/AIRFLOW_CONN_)",
+    "environment": "from {variable}",
     "default": "its default",
     "placeholder": "NOT SET: a placeholder was used",
 }
@@ -20,7 +20,9 @@ def annotate(results: list[dict[str, Any]], tolerated: dict[str, str]) -> list[d
     for result in results:
         result["tolerated"] = tolerated.get(result["file"]) if result["status"] in FAILING else None
         seconds, limit = result.get("seconds"), result.get("timeout_seconds") or 0
-        result["slow"] = bool(seconds is not None and limit > 0 and seconds > limit * SLOW_SHARE)
+        result["slow"] = bool(
+            result["status"] == "ok" and seconds is not None and limit > 0 and seconds > limit * SLOW_SHARE
+        )
     return results
 
 
@@ -78,15 +80,22 @@ def _details(result: dict[str, Any]) -> list[str]:
         lines.append("no 'airflow' and 'dag' in the file: Airflow does not import it")
     for error in result.get("errors", []):
         where = f"line {error['line']}: " if error.get("line") else ""
-        origin = f" (raised at {error['origin']})" if error.get("origin") else ""
-        lines.append(f"{where}{error['message']}{origin}")
+        origin = error.get("origin")
+        raised = (
+            f" (raised at {origin})" if origin and origin != f"{result['file']}:{error.get('line')}" else ""
+        )
+        message = str(error["message"]).strip().splitlines()[0]  # the JSON report has all of it
+        lines.append(f"{where}{message}{raised}")
     if result.get("tolerated"):
         lines.append(f"tolerated: {result['tolerated']}")
     touches = result.get("touches") or {}
-    for variable in touches.get("variables", []):
-        lines.append(f"reads Variable {variable['name']!r}: {_RESOLVED[variable['resolved']]}")
-    for connection in touches.get("connections", []):
-        lines.append(f"reads Connection {connection['name']!r}: {_RESOLVED[connection['resolved']]}")
+    for kind, prefix, label in (
+        ("variables", "AIRFLOW_VAR_", "Variable"),
+        ("connections", "AIRFLOW_CONN_", "Connection"),
+    ):
+        for entry in touches.get(kind, []):
+            how = _RESOLVED[entry["resolved"]].format(variable=prefix + str(entry["name"]).upper())
+            lines.append(f"reads {label} {entry['name']!r}: {how}")
     for variable in touches.get("environment", []):
         lines.append(
             f"reads environment variable {variable['name']}" + ("" if variable["set"] else " (not set)")

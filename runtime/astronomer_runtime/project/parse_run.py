@@ -54,6 +54,8 @@ def run_probe(
     project: Path, *, python: str, runtime_version: str, grace: float = GRACE_SECONDS
 ) -> list[dict[str, Any]]:
     """One result per file under the project's `dags/` that Airflow would parse, in Airflow's order."""
+    if not (project / "dags").is_dir():
+        raise ParseRunError(f"{project / 'dags'} is not a folder: is {project} an Astro project (--project)?")
     with tempfile.TemporaryDirectory(prefix="astro-runtime-parse-") as scratch:
         home = Path(scratch) / "airflow"
         home.mkdir()
@@ -114,6 +116,8 @@ def _collect(
     if not files and child.wait() != 0:
         tail = log_path.read_text(errors="replace")[-2000:]
         raise ParseRunError(f"the parse child exited with {child.returncode}:\n{tail}")
+    if current is not None and current not in results:  # the child died inside this file
+        results[current] = _died(current, child.wait())
     return [results.get(name) or _not_parsed(name, current) for name in files]
 
 
@@ -122,6 +126,14 @@ def _hung(name: str, seconds: float, grace: float) -> dict[str, Any]:
         "file": name, "status": "timeout", "seconds": None, "timeout_seconds": seconds, "dag_ids": [],
         "errors": [{"message": f"still importing {grace:g}s past the import timeout; the parse was stopped"}],
         "touches": {},
+    }  # fmt: skip
+
+
+def _died(name: str, returncode: int) -> dict[str, Any]:
+    how = f"signal {-returncode}" if returncode < 0 else f"exit status {returncode}"
+    return {
+        "file": name, "status": "error", "seconds": None, "dag_ids": [],
+        "errors": [{"message": f"the parse process ended ({how}) while importing this file"}], "touches": {},
     }  # fmt: skip
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from astronomer_runtime.cli import main
+from astronomer_runtime.project import parse_report
 from astronomer_runtime.project.parse_run import run_probe
 from tests.projects import DAG_IDS, write_project
 
@@ -306,3 +307,33 @@ def test_file_ignoring_the_timeout_is_stopped_by_the_watchdog(tmp_path: Path) ->
     )
     # Airflow's order decides whether the other file came before the hung one or was never reached.
     assert by_file["dags/b_ok.py"]["status"] in {"ok", "not_parsed"}
+
+
+def test_file_killing_the_parse_process_is_an_error_naming_it(tmp_path: Path) -> None:
+    project = tmp_path / "crash"
+    (project / "dags").mkdir(parents=True)
+    (project / "dags/crash.py").write_text(
+        "import os, signal\nfrom airflow.sdk import DAG\nos.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    status, out, _ = _parse("--project", str(project), "--json")
+    assert status == 1
+    (result,) = json.loads(out)["files"]
+    assert result["status"] == "error"
+    assert result["errors"] == [{"message": "the parse process ended (signal 9) while importing this file"}]
+
+
+def test_project_without_dags_folder_is_refused(tmp_path: Path) -> None:
+    status, out, err = _parse("--project", str(tmp_path))
+    assert (status, out) == (1, "")
+    assert err == f"{tmp_path / 'dags'} is not a folder: is {tmp_path} an Astro project (--project)?\n"
+
+
+@pytest.mark.parametrize(
+    ("status", "seconds", "limit", "slow"),
+    [("ok", 1.6, 3.0, True), ("ok", 1.4, 3.0, False), ("ok", 5.0, 0.0, False), ("timeout", 3.0, 3.0, False)],
+)
+def test_slow_is_more_than_half_of_the_import_timeout(
+    status: str, seconds: float, limit: float, slow: bool
+) -> None:
+    result = {"file": "dags/a.py", "status": status, "seconds": seconds, "timeout_seconds": limit}
+    assert parse_report.annotate([result], {})[0]["slow"] is slow
