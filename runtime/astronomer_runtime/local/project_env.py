@@ -65,3 +65,13 @@ def replaced(owned: Mapping[str, str], sources: Mapping[str, str]) -> list[str]:
     """The variables that `sources` (the project's `.env` and the shell) set to something else than
     the wiring the local runtime owns: the runtime's value is used and these names are reported."""
     return sorted(name for name, value in owned.items() if name in sources and sources[name] != value)
+
+
+def replaced_note(names: list[str]) -> str | None:
+    """The one line that names what the runtime's wiring replaced (names only, never values)."""
+    if not names:
+        return None
+    return (
+        f"note: {', '.join(names)} from {DOTENV_FILE} or the shell replaced by the local runtime's own "
+        "settings (ports and folders come from the command's options)"
+    )

@@ -15,7 +15,14 @@ from typing import TextIO
 
 from astronomer_runtime.local.control_plane import LocalControlPlane
 from astronomer_runtime.local.home import ADMIN_USER, LocalHome, environment, owned_settings, prepare
-from astronomer_runtime.local.project_env import DOTENV_FILE, ProjectEnvError, layered, read_dotenv, replaced
+from astronomer_runtime.local.project_env import (
+    DOTENV_FILE,
+    ProjectEnvError,
+    layered,
+    read_dotenv,
+    replaced,
+    replaced_note,
+)
 from astronomer_runtime.local.supervisor import Component, Supervisor
 
 HEALTH_PATH = "/api/v2/monitor/health"
@@ -86,11 +93,9 @@ def _announce_when_healthy(
 
 def _report_replaced(names: list[str], output: TextIO) -> None:
     """Say which variables of `.env` or the shell the local runtime's own wiring replaced."""
-    if names:
-        output.write(
-            f"note: {', '.join(names)} from {DOTENV_FILE} or the shell replaced by the local runtime's own "
-            "settings (ports and folders come from astro-runtime dev's options)\n"
-        )
+    note = replaced_note(names)
+    if note:
+        output.write(note + "\n")
 
 
 def _start_control_plane(

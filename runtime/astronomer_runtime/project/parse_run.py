@@ -20,9 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from astronomer_runtime.errors import RuntimeToolError
-from astronomer_runtime.local.home import LocalHome, environment
-from astronomer_runtime.local.project_env import DOTENV_FILE, read_dotenv
 from astronomer_runtime.project import parse_probe
+from astronomer_runtime.project.environment import project_environment
 
 STARTUP_SECONDS = 120.0  # importing Airflow in the child, before the first file
 GRACE_SECONDS = 10.0  # beyond a file's own import timeout before the watchdog kills the child
@@ -33,14 +32,9 @@ class ParseRunError(RuntimeToolError):
 
 
 def child_environment(project: Path, home: Path, *, runtime_version: str) -> dict[str, str]:
-    """The project's environment, as a local start builds it, with AIRFLOW_HOME under `home`."""
-    env = environment(
-        LocalHome(path=home, project=project),
-        runtime_version=runtime_version,
-        dotenv=read_dotenv(project / DOTENV_FILE),
-    )
+    """The project's environment (project/environment.py), writing no bytecode into the project."""
+    env = project_environment(project, home, runtime_version=runtime_version)
     env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
     return env
 
 
