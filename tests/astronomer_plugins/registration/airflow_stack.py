@@ -120,6 +120,18 @@ class AirflowStack:
     def log_path(self, name: str) -> Path:
         return self.logs / f"{name}.log"
 
+    def scheduler_loop_running(self) -> bool:
+        """The scheduler Job heartbeat again after it started: its loop runs (executor started, signal
+        handlers in place), so a SIGTERM now takes the clean path through before_stopping."""
+        import sqlite3
+
+        with sqlite3.connect(self.home.path / "airflow.db") as db:
+            row = db.execute(
+                "SELECT COUNT(*) FROM job WHERE job_type = 'SchedulerJob' AND state = 'running'"
+                " AND latest_heartbeat > start_date"
+            ).fetchone()
+        return bool(row and row[0])
+
     def log(self, name: str) -> str:
         return self.log_path(name).read_text(errors="replace")
 
