@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import re
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,52 +14,16 @@ from sqlalchemy.orm import Session
 from astronomer_control_plane.orm import Revocation
 from astronomer_control_plane.services import revocations
 from tests.support.control_plane import Tree, concurrent_redemptions, create_api_token, create_user, make_tree
-from tests.support.servers import ControlPlaneServer, free_port, poll, stop_process_group
+from tests.support.postgres import PostgresServer
+from tests.support.servers import ControlPlaneServer, poll
 
 pytestmark = pytest.mark.integration
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
-
-
-def _as_postgres(*argv: str) -> list[str]:
-    return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else list(argv)
-
-
-@pytest.fixture(scope="module")
-def postgres_port() -> Iterator[int]:
-    """One throwaway PostgreSQL server for the module (each test gets its own database)."""
-    if not (PG_BIN / "initdb").exists():
-        pytest.fail("PostgreSQL 15 is not installed: apt-get install postgresql (as .ci/run does)")
-    # Not under pytest's tmp_path: that is private to root, and PostgreSQL refuses to run as root.
-    top = Path(tempfile.mkdtemp(prefix="astro-pg-"))
-    top.chmod(0o755)
-    data = top / "data"
-    data.mkdir()
-    if os.geteuid() == 0:
-        shutil.chown(data, "postgres")
-    init = subprocess.run(_as_postgres(str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"),
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
-    assert init.returncode == 0, init.stderr
-    port = free_port()
-    server = subprocess.Popen(
-        _as_postgres(str(PG_BIN / "postgres"), "-D", str(data), "-h", "127.0.0.1", "-p", str(port), "-k", str(data)),
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
-    try:
-        ready = [str(PG_BIN / "pg_isready"), "-h", "127.0.0.1", "-p", str(port)]
-        poll(lambda: subprocess.run(ready, capture_output=True).returncode == 0, timeout=30, interval=0.2, what="PostgreSQL")
-        yield port
-    finally:
-        stop_process_group(server)
-        shutil.rmtree(top, ignore_errors=True)
 
 
 @pytest.fixture
-def postgres_url(postgres_port: int, request: pytest.FixtureRequest) -> str:
-    name = re.sub(r"[^a-z0-9_]", "_", request.node.name.lower())[:60]
-    create = subprocess.run([str(PG_BIN / "createdb"), "-h", "127.0.0.1", "-p", str(postgres_port), "-U", "postgres", name],
-                            capture_output=True, text=True, timeout=30)  # fmt: skip
-    assert create.returncode == 0, create.stderr
-    return f"postgresql+psycopg2://postgres@127.0.0.1:{postgres_port}/{name}"
+def postgres_url(postgres_server: PostgresServer, request: pytest.FixtureRequest) -> str:
+    """A database of its own for each test, on the session's throwaway PostgreSQL."""
+    return postgres_server.create_database(request.node.name)
 
 
 def test_control_plane_runs_and_persists_on_postgresql(tmp_path: Path, postgres_url: str) -> None:
