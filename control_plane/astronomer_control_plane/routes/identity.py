@@ -45,9 +45,14 @@ def authorize_page(
 ) -> HTMLResponse:
     identity.check_pkce_request(code_challenge, code_challenge_method, response_type)
     with cp.transaction() as session:
-        deployment = identity.check_client(session, client_id, redirect_uri)
-        users = identity.org_users(session, deployment)
-        name = deployment.name
+        if client_id == identity.CLI_CLIENT_ID:
+            identity.check_cli_redirect(redirect_uri)
+            choices = [(u, f"{u.name} <{u.email}> ({org})") for u, org in identity.all_users(session)]
+            name = "astro-runtime (command line)"
+        else:
+            deployment = identity.check_client(session, client_id, redirect_uri)
+            choices = [(u, f"{u.name} <{u.email}>") for u in identity.org_users(session, deployment)]
+            name = deployment.name
     fields = {
         "client_id": client_id,
         "redirect_uri": redirect_uri,
@@ -56,8 +61,7 @@ def authorize_page(
     }
     hidden = "".join(f'<input type="hidden" name="{k}" value="{escape(v)}">' for k, v in fields.items())
     buttons = "".join(
-        f'<button name="user_id" value="{escape(u.id)}">{escape(u.name)} &lt;{escape(u.email)}&gt;</button>'
-        for u in users
+        f'<button name="user_id" value="{escape(u.id)}">{escape(label)}</button>' for u, label in choices
     )
     return HTMLResponse(
         PICKER.format(deployment=escape(name), hidden=hidden, buttons=buttons or "<p>No users.</p>")

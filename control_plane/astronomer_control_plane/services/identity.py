@@ -9,7 +9,7 @@ import hmac
 import secrets
 import uuid
 from typing import Any, cast
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import Session
@@ -22,6 +22,7 @@ from astronomer_control_plane.orm import (
     AuthorizationCode,
     Deployment,
     IssuedUserToken,
+    Organization,
     RoleBinding,
     User,
     utcnow,
@@ -70,6 +71,34 @@ def check_client(session: Session, client_id: str, redirect_uri: str) -> Deploym
     return deployment
 
 
+CLI_CLIENT_ID = "astro-runtime-cli"
+CLI_CALLBACK_PATH = "/callback"
+
+
+def check_cli_redirect(redirect_uri: str) -> None:
+    """The command line's loopback redirect (RFC 8252 §7.3): any port, but exactly
+    `http://127.0.0.1:<port>/callback`, so a code never leaves the machine that asked for it."""
+    try:
+        port = urlsplit(redirect_uri).port
+    except ValueError:
+        port = None
+    if port is None or redirect_uri != f"http://127.0.0.1:{port}{CLI_CALLBACK_PATH}":
+        raise BadRequest(
+            f"redirect_uri of {CLI_CLIENT_ID} must be exactly http://127.0.0.1:<port>{CLI_CALLBACK_PATH}",
+            field="redirect_uri",
+        )
+
+
+def all_users(session: Session) -> list[tuple[User, str]]:
+    """(user, organization name) for the command line's picker (development only, like the other)."""
+    rows = session.execute(
+        select(User, Organization.name)
+        .join(Organization, Organization.id == User.organization_id)
+        .order_by(Organization.name, User.email)
+    )
+    return [(user, name) for user, name in rows.tuples()]
+
+
 def logout_link(session: Session, client_id: str | None) -> tuple[str, str] | None:
     """(deployment name, base URL) to offer after logout when `client_id` names a known deployment.
     Only the base URL stored for it is ever linked (no caller-supplied URL, no redirect)."""
@@ -101,9 +130,14 @@ def issue_code(
 ) -> str:
     """Record a one-time code for the chosen user; return the redirect back to the deployment."""
     with cp.transaction() as session:
-        deployment = check_client(session, client_id, redirect_uri)
-        user = session.get(User, user_id)
-        if user is None or user.organization_id != deployment.organization_id:
+        deployment: Deployment | None = None
+        if client_id == CLI_CLIENT_ID:
+            check_cli_redirect(redirect_uri)
+            user = session.get(User, user_id)
+        else:
+            deployment = check_client(session, client_id, redirect_uri)
+            user = session.get(User, user_id)
+        if user is None or (deployment is not None and user.organization_id != deployment.organization_id):
             raise NotFound(f"unknown user {user_id!r}", field="user_id")
         # Unused codes expire after code_lifetime; expired ones (used or not) are deleted here.
         session.execute(delete(AuthorizationCode).where(AuthorizationCode.expires_at < utcnow()))
@@ -111,7 +145,7 @@ def issue_code(
         session.add(
             AuthorizationCode(
                 code_hash=digest(code),
-                deployment_id=deployment.id,
+                deployment_id=deployment.id if deployment is not None else None,
                 user_id=user.id,
                 redirect_uri=redirect_uri,
                 code_challenge=code_challenge,
@@ -154,21 +188,25 @@ def exchange_code(
             raise invalid
         record = session.get(AuthorizationCode, digest(code))
         assert record is not None
-        if record.deployment_id != client_id or record.redirect_uri != redirect_uri:
+        expected_client = record.deployment_id if record.deployment_id is not None else CLI_CLIENT_ID
+        if expected_client != client_id or record.redirect_uri != redirect_uri:
             error: BadRequest | None = invalid
         elif not hmac.compare_digest(_s256(code_verifier), record.code_challenge):
             error = BadRequest("code_verifier does not match the code_challenge", field="code_verifier")
         else:
             error = None
             user = session.get(User, record.user_id)
-            deployment = session.get(Deployment, record.deployment_id)
-            assert user is not None and deployment is not None
+            deployment = session.get(Deployment, record.deployment_id) if record.deployment_id else None
+            assert user is not None
             # The organization's revocation lock before reading the roles: a role change either
             # commits first (this token carries the new roles) or waits for this token to commit
             # and then revokes it with the user's other live tokens (management._revoke_user_tokens).
             revocations.lock(session, user.organization_id)
             lifetime = cp.settings.user_token_lifetime
-            claims = user_claims(session, cp.issuer, user, deployment, lifetime)
+            if deployment is None:
+                claims = cli_user_claims(session, cp.issuer, user, lifetime)
+            else:
+                claims = user_claims(session, cp.issuer, user, deployment, lifetime)
             token = cp.keys.sign(session, claims)
             session.add(
                 IssuedUserToken(
@@ -234,6 +272,27 @@ def user_claims(
         "astro_roles": deployment_roles(session, user, deployment).model_dump(
             exclude_none=True, exclude_defaults=True
         ),
+    }
+
+
+def cli_user_claims(session: Session, issuer: str, user: User, lifetime: dt.timedelta) -> dict[str, Any]:
+    """The command line's token: organization-wide (`organization:<org>` audience, as wider API tokens),
+    carrying only the organization role; workspace and deployment roles are looked up per request."""
+    bindings = session.scalars(
+        select(RoleBinding.role).where(
+            RoleBinding.user_id == user.id,
+            RoleBinding.scope == "organization",
+            RoleBinding.scope_id == user.organization_id,
+        )
+    )
+    org_role = roles.highest("organization", list(bindings))
+    return {
+        **_base_claims(issuer, user.id, f"organization:{user.organization_id}", lifetime),
+        "name": user.name,
+        "email": user.email,
+        "astro_kind": TokenKind.USER.value,
+        "astro_org": user.organization_id,
+        "astro_roles": AstroRoles(organization=org_role).model_dump(exclude_none=True, exclude_defaults=True),
     }
 
 
