@@ -237,6 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
     from astronomer_runtime.project.cli import add_commands as add_project_commands
 
     add_project_commands(commands)
+    from astronomer_runtime.cloud.cli import add_commands as add_cloud_commands
+
+    add_cloud_commands(commands)
     return parser
 
 
