@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from astronomer_plugins import __version__, config
+from astronomer_plugins.agent import celery_worker
 
 DISTRIBUTION_NAME = "astronomer-plugins"
 INTEGRATION = "Astronomer"
@@ -28,7 +29,11 @@ def _option_info(option: config.Option) -> dict[str, Any]:
 
 
 def get_provider_info() -> dict[str, Any]:
-    """Return the provider info dict in the shape of Airflow's provider_info.schema.json."""
+    """Return the provider info dict in the shape of Airflow's provider_info.schema.json.
+
+    Also the one hook of ours that `airflow celery worker` loads (no Job, plugins load lazily): in
+    that process only, it connects the component agent to Celery's worker signals."""
+    celery_worker.install()
     return {
         "package-name": DISTRIBUTION_NAME,
         "name": "Astronomer Runtime",

@@ -67,6 +67,13 @@ def kind_from_argv(argv: Sequence[str]) -> str | None:
     return None
 
 
+def is_celery_worker(argv: Sequence[str]) -> bool:
+    """`airflow celery worker ...`: the main process of a Celery worker (its pool's children keep
+    the argv but never see Celery's worker_ready)."""
+    commands = [arg for arg in argv[1:] if not arg.startswith("-")][:2]
+    return commands == ["celery", "worker"]
+
+
 def job_kind_from_argv(argv: Sequence[str]) -> str | None:
     """The long-lived kind a Job of this command line is (a Job inside an api-server is not one)."""
     kind = kind_from_argv(argv)

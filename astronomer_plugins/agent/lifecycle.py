@@ -14,7 +14,7 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from astronomer_plugins import config
@@ -54,7 +54,9 @@ def current() -> ComponentAgent | None:
     return _agent if _owner_pid == os.getpid() else None
 
 
-def _jobs(status_probe: ProbeFactory, *, with_metrics: bool) -> tuple[list[PeriodicJob], str]:
+def _jobs(
+    status_probe: ProbeFactory, *, with_metrics: bool, registration_fields: Mapping[str, object] | None = None
+) -> tuple[list[PeriodicJob], str]:
     """The jobs this component runs (registration first: it gets the stop budget first) and the
     deployment its instance id is claimed for."""
     from astronomer_plugins.metrics.job import MetricsJob
@@ -69,7 +71,13 @@ def _jobs(status_probe: ProbeFactory, *, with_metrics: bool) -> tuple[list[Perio
     if isinstance(decided, Off):
         log.log(decided.level, "%s", decided.message)
     else:
-        jobs.append(RegistrationJob(decided, status_probe=lambda kind: status_probe(kind, last_push_at)))
+        jobs.append(
+            RegistrationJob(
+                decided,
+                status_probe=lambda kind: status_probe(kind, last_push_at),
+                registration_fields=registration_fields,
+            )
+        )
         deployment_id = decided.deployment_id
     if metrics is not None:
         jobs.append(metrics)
@@ -83,13 +91,16 @@ def _start(
     *,
     fallback_kind: Callable[[], str | None] | None = None,
     with_metrics: bool = True,
+    registration_fields: Mapping[str, object] | None = None,
 ) -> ComponentAgent | None:
     global _agent, _owner, _owner_pid
     with _lock:
         if _owner_pid == os.getpid() and _agent is not None:
             log.debug("The Astronomer agent already runs in this process")
             return None
-        jobs, deployment_id = _jobs(status_probe, with_metrics=with_metrics)
+        jobs, deployment_id = _jobs(
+            status_probe, with_metrics=with_metrics, registration_fields=registration_fields
+        )
         if not jobs:
             return None
         agent = ComponentAgent(
@@ -127,6 +138,21 @@ def start_for_api_server() -> ComponentAgent | None:
         lambda: identity.API_SERVER,
         lambda _kind, _last_push_at: payload.api_server_status,
         with_metrics=False,
+    )
+
+
+def start_for_celery_worker(owner: str, details: Mapping[str, object]) -> ComponentAgent | None:
+    """A Celery worker consumes (Celery's worker_ready, see celery_worker.py): register it as a
+    `worker` with its queues and concurrency. Its tasks' metrics are counted and sent by the task
+    runners (tagged component:worker), so the worker's agent runs no metrics job of its own."""
+    from astronomer_plugins.registration import payload
+
+    return _start(
+        owner,
+        lambda: identity.WORKER,
+        lambda _kind, _last_push_at: payload.celery_worker_status,
+        with_metrics=False,
+        registration_fields=details,
     )
 
 

@@ -25,6 +25,9 @@ DetailKey = Annotated[str, StringConstraints(max_length=128)]
 DetailText = Annotated[str, StringConstraints(max_length=1024)]
 TagKey = Annotated[str, StringConstraints(max_length=128)]
 TagValue = Annotated[str, StringConstraints(max_length=512)]
+# Celery queue names as workers consume them (`airflow celery worker --queues a,b`).
+MAX_QUEUES = 64
+QueueName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 
 
 class WireModel(BaseModel):
@@ -45,6 +48,9 @@ class ComponentRegistration(WireModel):
     base_url: str = Field(default="", max_length=2048)
     started_at: dt.datetime
     heartbeat_interval_seconds: int = Field(default=30, ge=1, le=3600)
+    # Celery workers only: the queues the worker consumes and its task slots (pool size).
+    queues: list[QueueName] | None = Field(default=None, max_length=MAX_QUEUES)
+    concurrency: int | None = Field(default=None, ge=1, le=10_000)
 
 
 class Heartbeat(WireModel):
@@ -172,3 +178,51 @@ class AstroRoles(WireModel):
     deployment: str | None = None
     dags: list[DagGrant] = Field(default_factory=list)
     dags_only: bool = False
+
+
+# Deploys (issue 16). A DAG bundle is a tar.gz of dags/ (and optionally include/, plugins/), stored
+# content-addressed by the control plane: its version is the sha256 of the tar.gz as uploaded.
+SHA256_HEX = r"^[0-9a-f]{64}$"
+
+
+class BundleRef(WireModel):
+    """GET /v1/deployments/{id}/bundle (agent token): the bundle of the deployment's current DAG
+    deploy; `GET .../bundles/{version}` streams it (header X-Bundle-SHA256)."""
+
+    version: str = Field(pattern=SHA256_HEX, description="The sha256 of the bundle's tar.gz.")
+    sha256: str = Field(pattern=SHA256_HEX, description="The same value as version, named for what it is.")
+    size_bytes: int = Field(ge=0)
+    deploy_id: str
+    created_at: dt.datetime
+    author: str
+    description: str = ""
+    git_commit: str | None = None
+
+
+class DeployKind(str, Enum):
+    DAG = "dag"
+    IMAGE = "image"
+
+
+class ImageRef(WireModel):
+    """An image deploy's image: where it is, its digest, and the Runtime release its label names."""
+
+    reference: str = Field(min_length=1, max_length=512, pattern=r"^[^\s]+$")
+    digest: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
+    runtime_version: str = Field(min_length=1, max_length=64)
+
+
+class Deploy(WireModel):
+    """One deploy record of a deployment (history is newest first). A rollback is a new DAG deploy
+    whose bundle is an earlier deploy's, with `rollback_of` naming that deploy."""
+
+    id: str
+    deployment_id: str
+    kind: DeployKind
+    bundle: BundleRef | None = None
+    image: ImageRef | None = None
+    author: str
+    created_at: dt.datetime
+    description: str = ""
+    git_commit: str | None = None
+    rollback_of: str | None = None

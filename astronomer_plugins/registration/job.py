@@ -37,6 +37,7 @@ from astronomer_plugins.registration import payload
 
 if TYPE_CHECKING:
     import datetime as dt
+    from collections.abc import Mapping
 
     from astronomer_plugins.agent.identity import ComponentIdentity
     from astronomer_plugins.control_plane.client import ControlPlaneClient
@@ -77,8 +78,10 @@ class RegistrationJob:
         status_probe: Callable[[str], StatusProbe],
         client_factory: ClientFactory | None = None,
         started_at: dt.datetime | None = None,
+        registration_fields: Mapping[str, object] | None = None,
     ) -> None:
         self.settings = settings
+        self._registration_fields = dict(registration_fields or {})
         self._status_probe = status_probe
         self._client_factory = client_factory or default_client_factory(settings.control_plane_url)
         self._started_at = started_at
@@ -188,6 +191,7 @@ class RegistrationJob:
                 identity.hostname(),
                 heartbeat_interval=self.settings.heartbeat_interval,
                 started_at=started_at,
+                fields=self._registration_fields,
             )
         return self._body
 

@@ -11,7 +11,7 @@ import logging
 import os
 import platform
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from astronomer_plugins import config
@@ -62,9 +62,15 @@ def process_started_at() -> dt.datetime:
 
 
 def build_registration(
-    kind: str, host: str, *, heartbeat_interval: int, started_at: dt.datetime
+    kind: str,
+    host: str,
+    *,
+    heartbeat_interval: int,
+    started_at: dt.datetime,
+    fields: Mapping[str, object] | None = None,
 ) -> ComponentRegistration:
-    """The PUT body: who and what this component is. Rebuilt identically for every (re)registration."""
+    """The PUT body: who and what this component is. Rebuilt identically for every (re)registration.
+    `fields`: what only this kind of component knows (a Celery worker's queues and concurrency)."""
     import airflow
     from airflow.configuration import conf
 
@@ -82,6 +88,7 @@ def build_registration(
         base_url=conf.get("api", "base_url", fallback="") or "",
         started_at=started_at,
         heartbeat_interval_seconds=heartbeat_interval,
+        **dict(fields or {}),
     )
 
 
@@ -90,6 +97,21 @@ def api_server_status() -> Heartbeat:
     from astronomer_plugins.control_plane.models import Heartbeat
 
     return Heartbeat(healthy=True)
+
+
+def celery_worker_status() -> Heartbeat:
+    """A Celery worker that runs its agent is consuming; `active_tasks` is what its pool runs now
+    (celery.worker.state, the worker's own bookkeeping: a set read without a lock, never a call)."""
+    from astronomer_plugins.control_plane.models import Heartbeat
+
+    details: dict[str, int | float | str | bool] = {}
+    try:
+        from celery.worker import state  # type: ignore[import-untyped]
+
+        details["active_tasks"] = len(state.active_requests)
+    except Exception as exc:  # noqa: BLE001 - a probe never costs a heartbeat
+        log.debug("Celery worker status probe failed: %s", exc)
+    return Heartbeat(healthy=True, details=details)
 
 
 def job_status_probe(job: object, kind: str, last_push_at: Callable[[], float | None]) -> StatusProbe:

@@ -1,4 +1,5 @@
-"""Who is calling: the bootstrap admin, an organization owner's API token, or a deployment agent."""
+"""Who is calling: the bootstrap admin, an organization owner's API token, a deployment agent, or
+(at a deployment's deploys) a user or API token with a role on that deployment."""
 
 from __future__ import annotations
 
@@ -12,7 +13,14 @@ from sqlalchemy.orm import Session
 
 from astronomer_control_plane.context import ControlPlane, control_plane
 from astronomer_control_plane.errors import Forbidden, NotFound, Unauthorized
-from astronomer_control_plane.orm import AdminCredential, ApiToken, Deployment, Organization
+from astronomer_control_plane.orm import (
+    AdminCredential,
+    ApiToken,
+    Deployment,
+    Organization,
+    RoleBinding,
+    User,
+)
 from astronomer_control_plane.secrets_store import digest
 from astronomer_control_plane.services import revocations
 
@@ -112,3 +120,106 @@ def api_token_deployment(
             raise NotFound(f"deployment {deployment_id!r} not found", field="deployment_id")
         session.expunge(deployment)
         return deployment
+
+
+# Deploys: who may read a deployment's deploy history, and who may deploy to it.
+WORKSPACE_DEPLOYERS = ("WORKSPACE_AUTHOR", "WORKSPACE_OPERATOR", "WORKSPACE_OWNER")
+DEPLOY_ROLES = (
+    "WORKSPACE_AUTHOR or above in the deployment's workspace, DEPLOYMENT_ADMIN on the deployment, or "
+    "ORGANIZATION_OWNER (API tokens: the same roles, not limited to some DAGs)"
+)
+
+
+@dataclass(frozen=True)
+class Deployer:
+    """A caller allowed at a deployment's deploys: `author` is what deploy records show."""
+
+    deployment_id: str
+    author: str
+    may_deploy: bool
+
+
+def _grants(
+    session: Session, claims: dict[str, Any], deployment: Deployment
+) -> tuple[str, list[tuple[str, str, str]]]:
+    """(author, [(scope, scope_id, role)]) of a token this control plane signed, read from the
+    database (a user's current bindings, an API token's record): refused when revoked."""
+    if revocations.is_revoked(session, claims["jti"]):
+        raise Unauthorized("the bearer token is not valid")
+    audiences = claims.get("aud")
+    audiences = set(audiences) if isinstance(audiences, list) else {audiences}
+    if not audiences & {
+        deployment.id,
+        f"workspace:{deployment.workspace_id}",
+        f"organization:{deployment.organization_id}",
+    }:
+        raise NotFound(f"deployment {deployment.id!r} not found", field="deployment_id")
+    kind = claims.get("astro_kind")
+    if kind == "api_token":
+        token = session.get(ApiToken, claims["sub"])
+        if token is None or token.revoked_at is not None:
+            raise Unauthorized("the bearer token is not valid")
+        if token.organization_id != deployment.organization_id:
+            raise NotFound(f"deployment {deployment.id!r} not found", field="deployment_id")
+        if token.dag_selectors:  # a token limited to some DAGs cannot replace all of them
+            return f"{token.name} (API token {token.id})", []
+        return f"{token.name} (API token {token.id})", [(token.scope, token.scope_id, token.role)]
+    if kind == "user":
+        user = session.get(User, claims["sub"])
+        if user is None or user.organization_id != deployment.organization_id:
+            raise Unauthorized("the bearer token is not valid")
+        bindings = session.scalars(
+            select(RoleBinding).where(
+                RoleBinding.user_id == user.id,
+                RoleBinding.dag_id.is_(None),
+                RoleBinding.dag_prefix.is_(None),
+                RoleBinding.dag_tag.is_(None),
+            )
+        )
+        return user.email, [(b.scope, b.scope_id, b.role) for b in bindings]
+    raise Unauthorized("the bearer token is not valid")
+
+
+def _may(grants: list[tuple[str, str, str]], deployment: Deployment, *, deploy: bool) -> bool:
+    for scope, scope_id, role in grants:
+        if (scope, scope_id, role) == ("organization", deployment.organization_id, "ORGANIZATION_OWNER"):
+            return True
+        if (scope, scope_id, role) == ("deployment", deployment.id, "DEPLOYMENT_ADMIN"):
+            return True
+        if scope == "workspace" and scope_id == deployment.workspace_id:
+            if not deploy or role in WORKSPACE_DEPLOYERS:
+                return True
+    return False
+
+
+def deploy_access(
+    org: str, deployment: str, request: Request, cp: ControlPlane = Depends(control_plane)
+) -> Deployer:
+    """The admin token, or a user or API token whose grants reach the deployment: WORKSPACE_AUTHOR
+    and above, DEPLOYMENT_ADMIN and ORGANIZATION_OWNER may deploy; WORKSPACE_MEMBER may read."""
+    token = bearer_token(request)
+    with cp.transaction() as session:
+        record = session.get(Deployment, deployment)
+        if session.scalar(select(AdminCredential).where(AdminCredential.token_hash == digest(token))):
+            if record is None or record.organization_id != org:
+                raise NotFound(f"deployment {deployment!r} not found", field="deployment_id")
+            return Deployer(deployment_id=record.id, author="admin", may_deploy=True)
+        if token.count(".") != 2:
+            raise Unauthorized("the bearer token is not valid")
+        claims = verify_own_token(cp, session, token)
+        if record is None or record.organization_id != org:
+            raise NotFound(f"deployment {deployment!r} not found", field="deployment_id")
+        author, grants = _grants(session, claims, record)
+        if not _may(grants, record, deploy=False):
+            raise Forbidden(
+                f"no role on deployment {record.id!r}: reading its deploys needs a role in its workspace; "
+                f"deploying needs {DEPLOY_ROLES}"
+            )
+        return Deployer(deployment_id=record.id, author=author, may_deploy=_may(grants, record, deploy=True))
+
+
+def deployer(deployer: Deployer = Depends(deploy_access)) -> Deployer:
+    """A caller who may deploy (WORKSPACE_MEMBER and DAG-limited tokens get 403)."""
+    if not deployer.may_deploy:
+        raise Forbidden(f"deploying needs {DEPLOY_ROLES}")
+    return deployer

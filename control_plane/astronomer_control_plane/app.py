@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.orm import sessionmaker
 
-from astronomer_control_plane import errors
+from astronomer_control_plane import bundle_store, errors
 from astronomer_control_plane.context import ControlPlane
 from astronomer_control_plane.db import create_schema, make_engine, make_private_sqlite_files
 from astronomer_control_plane.keys import KeyStore
@@ -21,6 +21,7 @@ def bootstrap(settings: Settings) -> ControlPlane:
     directory is made 0700 and the SQLite files 0600 on every start, also when they exist wider."""
     make_private_dir(settings.data_dir)
     make_private_dir(settings.keys_dir)
+    bundle_store.prepare(settings)
     make_private_sqlite_files(settings.resolved_database_url)
     engine = make_engine(settings.resolved_database_url)
     create_schema(engine)
@@ -37,22 +38,26 @@ def bootstrap(settings: Settings) -> ControlPlane:
 
 
 def create_app(settings: Settings) -> FastAPI:
-    from astronomer_control_plane.routes import deployments, feed, identity, management
+    from astronomer_control_plane.routes import deployments, deploys, feed, identity, management
 
     app = FastAPI(
         title="Astronomer reference control plane",
         version="1",
         description="Identity, management API, registration, metrics ingest and update feed of the "
         "reference control plane. Agent endpoints take the deployment's agent token; management "
-        "endpoints take the admin token or an ORGANIZATION_OWNER API token.",
+        "endpoints take the admin token or an ORGANIZATION_OWNER API token; a deployment's deploys "
+        "also take user and API tokens with a role on it (to deploy: WORKSPACE_AUTHOR and above, "
+        "DEPLOYMENT_ADMIN).",
     )
     app.state.control_plane = bootstrap(settings)
     errors.install_handlers(app)
-    app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bundle_bytes=settings.max_bundle_bytes)
     for router in (
         identity.router,
         management.router,
         deployments.router,
+        deploys.router,
+        deploys.agent_router,
         deployments.status_router,
         feed.router,
     ):

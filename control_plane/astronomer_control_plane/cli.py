@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from astronomer_control_plane.settings import Settings
 
 DEFAULT_DATA_DIR = Path(".local/control-plane")
+MIB = 1024 * 1024
 OPENAPI_FILE = Path(__file__).resolve().parents[1] / "openapi.json"
 
 
@@ -33,6 +34,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         issuer=args.issuer,
         feed_file=args.feed_file.resolve() if args.feed_file else None,
         code_lifetime=dt.timedelta(seconds=args.code_lifetime),
+        max_bundle_bytes=args.max_bundle_mib * MIB,
+        max_bundle_unpacked_bytes=args.max_bundle_unpacked_mib * MIB,
     )
 
 
@@ -121,6 +124,13 @@ def _code_lifetime(value: str) -> int:
     return seconds
 
 
+def _mebibytes(value: str) -> int:
+    mib = int(value)
+    if not 1 <= mib <= 10_240:
+        raise argparse.ArgumentTypeError("a bundle limit is 1-10240 MiB")
+    return mib
+
+
 def add_commands(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add `control-plane` to another CLI; each subcommand's `run(args)` is its handler."""
     parser = commands.add_parser("control-plane", help="the reference control plane (development and tests)")
@@ -148,6 +158,20 @@ def _add_options(parser: argparse.ArgumentParser) -> None:
         default=60,
         metavar="SECONDS",
         help="how long an unused authorization code stays valid (1-600, default 60)",
+    )
+    parser.add_argument(
+        "--max-bundle-mib",
+        type=_mebibytes,
+        default=50,
+        metavar="MIB",
+        help="largest DAG bundle (tar.gz) a deploy may upload (default 50)",
+    )
+    parser.add_argument(
+        "--max-bundle-unpacked-mib",
+        type=_mebibytes,
+        default=500,
+        metavar="MIB",
+        help="largest total size of a DAG bundle's files once unpacked (default 500)",
     )
     sub = parser.add_subparsers(dest="control_plane_command", required=True)
     serve = sub.add_parser("serve", help="run the service (on 127.0.0.1 unless told otherwise)")

@@ -6,7 +6,9 @@ APIError               raised by services; carries the HTTP status
  ├─ BadRequest         400/422: a field is wrong
  ├─ Unauthorized       401: no or invalid credentials
  ├─ Forbidden          403: valid credentials, not allowed
- └─ PayloadTooLarge    413: the body, or a field of it, is over a size limit (the message names it)
+ ├─ PayloadTooLarge    413: the body, or a field of it, is over a size limit (the message names it)
+ ├─ InvalidArchive     400: an uploaded DAG bundle is refused (the message names the member and why)
+ └─ UnsupportedMedia   415: the body's Content-Type is not the one the endpoint takes
 """
 
 from __future__ import annotations
@@ -54,6 +56,14 @@ class Forbidden(APIError):
 
 class PayloadTooLarge(APIError):
     status, code = 413, "too_large"
+
+
+class InvalidArchive(APIError):
+    status, code = 400, "invalid_archive"
+
+
+class UnsupportedMedia(APIError):
+    status, code = 415, "unsupported_media_type"
 
 
 def error_response(status: int, code: str, message: str, field: str | None = None) -> JSONResponse:

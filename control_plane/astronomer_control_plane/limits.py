@@ -1,7 +1,8 @@
 """Bounded input: request bodies are capped before anything parses them.
 
 `BodyLimitMiddleware` refuses a declared `Content-Length` over the limit before reading a byte, and
-counts what a streamed (chunked) body really delivers. The metrics endpoint reads its body through
+counts what a streamed (chunked) body really delivers. A DAG bundle upload has its own limit
+(`Settings.max_bundle_bytes`). The metrics endpoint reads its body through
 `read_limited_body`, which also bounds the gzip-decompressed size (a small gzip bomb stays small).
 Over a limit the answer is 413 in the usual error shape, naming the limit.
 """
@@ -23,9 +24,12 @@ MAX_BODY_BYTES = 1 * MIB  # every endpoint but the metrics push
 MAX_METRICS_BODY_BYTES = 10 * MIB  # the metrics push as sent (gzip or not)
 MAX_METRICS_DECODED_BYTES = 10 * MIB  # the metrics push once decompressed
 METRICS_PATH = re.compile(r"^/v1/deployments/[^/]+/metrics$")
+BUNDLE_UPLOAD_PATH = re.compile(r"^/v1/organizations/[^/]+/deployments/[^/]+/deploys$")
 
 
-def body_limit(path: str) -> int:
+def body_limit(path: str, max_bundle_bytes: int) -> int:
+    if BUNDLE_UPLOAD_PATH.match(path):
+        return max_bundle_bytes
     return MAX_METRICS_BODY_BYTES if METRICS_PATH.match(path) else MAX_BODY_BYTES
 
 
@@ -42,14 +46,15 @@ class _BodyTooLarge(Exception):
 class BodyLimitMiddleware:
     """Pure ASGI (no buffering): the limit holds whatever the route does with the body."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, max_bundle_bytes: int) -> None:
         self.app = app
+        self.max_bundle_bytes = max_bundle_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = body_limit(scope["path"])
+        limit = body_limit(scope["path"], self.max_bundle_bytes)
         declared = _content_length(scope)
         if declared is not None and declared > limit:
             await _refuse(scope, receive, send, limit, close=True)

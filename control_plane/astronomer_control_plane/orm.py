@@ -36,6 +36,20 @@ class Workspace(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+class Cluster(Base):
+    """Where an organization's deployments run (a `local` one for development)."""
+
+    __tablename__ = "clusters"
+    __table_args__ = (UniqueConstraint("organization_id", "name"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, default=lambda: new_id("cls"))
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    cloud_provider: Mapped[str] = mapped_column(String(40))
+    region: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20))  # local | kubernetes
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 class Deployment(Base):
     __tablename__ = "deployments"
     __table_args__ = (UniqueConstraint("workspace_id", "name"),)
@@ -43,6 +57,9 @@ class Deployment(Base):
     organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
     workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"))
     name: Mapped[str] = mapped_column(String(200))
+    # Nullable only for databases made before clusters were records (migrations.py fills it in).
+    cluster_id: Mapped[str | None] = mapped_column(ForeignKey("clusters.id"), default=None)
+    # The cluster's name and region when the deployment was created (kept for existing readers).
     cluster: Mapped[str] = mapped_column(String(200), default="local")
     region: Mapped[str] = mapped_column(String(100), default="local")
     runtime_version: Mapped[str] = mapped_column(String(64))
@@ -159,3 +176,32 @@ class MetricBatchRecord(Base):
     batch_id: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     batch: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class Bundle(Base):
+    """A stored DAG bundle: bundles/<sha256>.tar.gz under the data directory, written once."""
+
+    __tablename__ = "bundles"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    unpacked_bytes: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class DeployRecord(Base):
+    """One deploy of a deployment; `seq` orders the history (timestamps can tie)."""
+
+    __tablename__ = "deploys"
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(40), unique=True, default=lambda: new_id("dpl"))
+    deployment_id: Mapped[str] = mapped_column(ForeignKey("deployments.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # dag | image
+    bundle_sha256: Mapped[str | None] = mapped_column(ForeignKey("bundles.sha256"), default=None)
+    image_reference: Mapped[str | None] = mapped_column(String(512), default=None)
+    image_digest: Mapped[str | None] = mapped_column(String(71), default=None)
+    image_runtime_version: Mapped[str | None] = mapped_column(String(64), default=None)
+    author: Mapped[str] = mapped_column(String(400))
+    description: Mapped[str] = mapped_column(String(1000), default="")
+    git_commit: Mapped[str | None] = mapped_column(String(64), default=None)
+    rollback_of: Mapped[str | None] = mapped_column(String(40), default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

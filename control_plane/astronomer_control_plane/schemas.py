@@ -167,3 +167,19 @@ class DeploymentEndpoint(BaseModel):
     name: str
     base_url: str
     runtime_version: str
+
+
+GitCommit = Field(default=None, min_length=4, max_length=64, pattern=r"^[0-9a-fA-F]+$")
+Description = Field(default="", max_length=1000, pattern=r"^[^\x00]*$")
+
+
+class ImageDeployIn(_In):
+    reference: str = Field(
+        min_length=1, max_length=512, pattern=r"^[^\s]+$", description="e.g. registry/app:tag"
+    )
+    digest: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
+    runtime_version: str = Field(
+        pattern=r"^\d+\.\d+-\d+$", description="The image's Runtime label: a catalog release, not yanked."
+    )
+    description: str = Description
+    git_commit: str | None = GitCommit

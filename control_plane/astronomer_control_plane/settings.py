@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 INSECURE_BIND_FLAG = "--insecure-dev-login-on-public-address"
+MIB = 1024 * 1024
 
 
 class UnsafeBindAddress(ValueError):
@@ -45,6 +46,8 @@ class Settings:
     user_token_lifetime: dt.timedelta = dt.timedelta(hours=1)
     max_api_token_lifetime: dt.timedelta = dt.timedelta(days=365)
     code_lifetime: dt.timedelta = dt.timedelta(seconds=60)
+    max_bundle_bytes: int = 50 * MIB  # a DAG bundle as uploaded (tar.gz)
+    max_bundle_unpacked_bytes: int = 500 * MIB  # the sum of its files' sizes once unpacked
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -62,3 +65,8 @@ class Settings:
     @property
     def keys_dir(self) -> Path:
         return self.data_dir / "keys"
+
+    @property
+    def bundles_dir(self) -> Path:
+        """DAG bundles, content-addressed: <sha256>.tar.gz (uploads in progress under .incoming/)."""
+        return self.data_dir / "bundles"

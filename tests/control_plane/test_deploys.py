@@ -1,0 +1,292 @@
+"""DAG deploys over real HTTP: upload, the agent's current bundle and download, the archive checks
+(each refusal names its reason and stores nothing), who may deploy, history and rollback."""
+
+from __future__ import annotations
+
+import os
+import tarfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+import requests
+
+from tests.support.bundles import Member, dag_bundle, directory, file, hardlink, sha256, symlink, tar_gz
+from tests.support.control_plane import Tree, create_api_token, create_user, make_tree, user_token
+from tests.support.servers import ControlPlaneServer
+
+pytestmark = pytest.mark.integration
+MIB = 1024 * 1024
+
+
+@dataclass
+class SmallLimitsControlPlane(ControlPlaneServer):
+    """The control plane with 1 MiB bundles, 2 MiB unpacked: the limits are reached with small bodies."""
+
+    def command(self, *args: str) -> list[str]:
+        return super().command("--max-bundle-mib", "1", "--max-bundle-unpacked-mib", "2", *args)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlaneServer]:
+    instance = SmallLimitsControlPlane(tmp_path_factory.mktemp("cp") / "data")
+    instance.start()
+    try:
+        yield instance
+    finally:
+        instance.stop()
+
+
+def deploys_url(server: ControlPlaneServer, tree: Tree) -> str:
+    return f"{server.url}/v1/organizations/{tree.organization_id}/deployments/{tree.deployment_id}/deploys"
+
+
+def upload(
+    server: ControlPlaneServer, tree: Tree, body: bytes, token: str | None = None, **params: str
+) -> requests.Response:
+    headers = {"Content-Type": "application/gzip", "Authorization": f"Bearer {token or server.admin_token}"}
+    return requests.post(deploys_url(server, tree), data=body, params=params, headers=headers, timeout=30)
+
+
+def agent_get(
+    server: ControlPlaneServer, tree: Tree, path: str, token: str | None = None
+) -> requests.Response:
+    headers = {"Authorization": f"Bearer {token or tree.agent_token}"}
+    return requests.get(
+        f"{server.url}/v1/deployments/{tree.deployment_id}{path}", headers=headers, timeout=30
+    )
+
+
+def stored_files(server: ControlPlaneServer) -> list[str]:
+    """Everything under bundles/ (stored bundles and uploads in progress)."""
+    root = server.data_dir / "bundles"
+    return sorted(str(path.relative_to(root)) for path in root.rglob("*") if path.is_file())
+
+
+def test_deploy_then_agent_fetches_and_verifies(server: ControlPlaneServer, tree: Tree) -> None:
+    body = dag_bundle("first")
+    assert agent_get(server, tree, "/bundle").status_code == 404  # no DAG deploy yet
+    created = upload(server, tree, body, description="first deploy", git_commit="abc1234")
+    assert created.status_code == 201, created.text
+    deploy = created.json()
+    assert (deploy["kind"], deploy["author"], deploy["description"], deploy["git_commit"]) == (
+        "dag",
+        "admin",
+        "first deploy",
+        "abc1234",
+    )
+    assert deploy["bundle"]["version"] == deploy["bundle"]["sha256"] == sha256(body)
+    assert deploy["bundle"]["size_bytes"] == len(body) and deploy["image"] is None
+
+    current = agent_get(server, tree, "/bundle")
+    assert current.status_code == 200, current.text
+    assert current.json() == deploy["bundle"]
+    download = agent_get(server, tree, f"/bundles/{sha256(body)}")
+    assert download.status_code == 200
+    assert download.content == body
+    assert download.headers["X-Bundle-SHA256"] == sha256(body)
+    assert download.headers["Content-Type"] == "application/gzip"
+    assert download.headers["Content-Length"] == str(len(body))
+    stored = server.data_dir / "bundles" / f"{sha256(body)}.tar.gz"
+    assert stored.read_bytes() == body and stored.stat().st_mode & 0o077 == 0
+
+
+def test_declared_sha256_must_match(server: ControlPlaneServer, tree: Tree) -> None:
+    body = dag_bundle("declared")
+    before = stored_files(server)
+    headers = {"Content-Type": "application/gzip", "Authorization": f"Bearer {server.admin_token}"}
+    wrong = requests.post(
+        deploys_url(server, tree), data=body, headers={**headers, "X-Bundle-SHA256": "0" * 64}, timeout=30
+    )
+    assert wrong.status_code == 400 and wrong.json()["error"]["field"] == "X-Bundle-SHA256"
+    assert sha256(body) in wrong.json()["error"]["message"]
+    assert stored_files(server) == before
+    right = requests.post(
+        deploys_url(server, tree), data=body, headers={**headers, "X-Bundle-SHA256": sha256(body)}, timeout=30
+    )
+    assert right.status_code == 201, right.text
+
+
+def _random(size: int) -> bytes:
+    return os.urandom(size)
+
+
+REFUSED = [
+    ("dotdot", [directory("dags"), file("dags/../../etc/cron.d/x")], 400, "'..'"),
+    ("absolute", [directory("dags"), file("/etc/passwd")], 400, "absolute"),
+    (
+        "symlink out",
+        [directory("dags"), symlink("dags/passwd", "../../etc/passwd")],
+        400,
+        "out of the bundle",
+    ),
+    ("symlink absolute", [directory("dags"), symlink("dags/passwd", "/etc/passwd")], 400, "absolute path"),
+    (
+        "symlink climbing through a link",
+        [directory("dags"), symlink("dags/up", ".."), symlink("dags/x", "up/../..")],
+        400,
+        "'..' after a directory",
+    ),
+    (
+        "member under a symlink",
+        [directory("dags"), symlink("dags/up", ".."), file("dags/up/x.py")],
+        400,
+        "under the symlink",
+    ),
+    ("hardlink out", [directory("dags"), hardlink("dags/shadow", "../etc/shadow")], 400, "'..'"),
+    ("hardlink absolute", [directory("dags"), hardlink("dags/shadow", "/etc/shadow")], 400, "absolute"),
+    ("hardlink to nothing", [directory("dags"), hardlink("dags/shadow", "dags/missing.py")], 400, "hardlink"),
+    ("device", [directory("dags"), Member("dags/null", type=tarfile.CHRTYPE)], 400, "device file"),
+    ("block device", [directory("dags"), Member("dags/sda", type=tarfile.BLKTYPE)], 400, "device file"),
+    ("fifo", [directory("dags"), Member("dags/pipe", type=tarfile.FIFOTYPE)], 400, "fifo"),
+    ("outside the roots", [directory("dags"), file("secrets.env")], 400, "only dags/"),
+    ("missing dags", [directory("include"), file("include/x.py")], 400, "no dags/ directory"),
+    ("dags is a file", [file("dags")], 400, "must be a directory"),
+    (
+        "gzip bomb",
+        [directory("dags"), file("dags/zeros.bin", b"\0" * (3 * MIB))],
+        413,
+        "unpacks to more than",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("members", "status", "reason"), [case[1:] for case in REFUSED], ids=[c[0] for c in REFUSED]
+)
+def test_malicious_archive_is_refused_and_nothing_stored(
+    server: ControlPlaneServer, tree: Tree, members: list[Member], status: int, reason: str
+) -> None:
+    before = stored_files(server)
+    body = tar_gz(members, compresslevel=9)
+    assert len(body) < MIB  # the bomb is small as sent
+    response = upload(server, tree, body)
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert reason in error["message"], error
+    named = [m.name for m in members if reason not in ("no dags/ directory", "unpacks to more than")]
+    assert not named or any(repr(name) in error["message"] for name in named), error["message"]
+    assert stored_files(server) == before
+    assert agent_get(server, tree, "/bundle").status_code == 404  # no deploy recorded
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "field"),
+    [
+        (b"", "application/gzip", 400, "body"),
+        (b"not a tar.gz at all", "application/gzip", 400, "body"),
+        (dag_bundle(), "application/json", 415, "Content-Type"),
+    ],
+    ids=["empty", "not gzip", "wrong content type"],
+)
+def test_bad_bodies_are_refused(
+    server: ControlPlaneServer, tree: Tree, body: bytes, content_type: str, status: int, field: str
+) -> None:
+    before = stored_files(server)
+    headers = {"Content-Type": content_type, "Authorization": f"Bearer {server.admin_token}"}
+    response = requests.post(deploys_url(server, tree), data=body, headers=headers, timeout=30)
+    assert response.status_code == status, response.text
+    assert response.json()["error"]["field"] == field
+    assert stored_files(server) == before
+
+
+def test_oversize_compressed_bundle_is_refused(server: ControlPlaneServer, tree: Tree) -> None:
+    body = tar_gz([directory("dags"), file("dags/noise.bin", _random(MIB + 4096))])
+    assert MIB < len(body) < 2 * MIB
+    before = stored_files(server)
+    declared = upload(server, tree, body)
+    assert declared.status_code == 413 and "1 MiB" in declared.json()["error"]["message"]
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the server counts what arrives
+        for start in range(0, len(body), 64 * 1024):
+            yield body[start : start + 64 * 1024]
+
+    headers = {"Content-Type": "application/gzip", "Authorization": f"Bearer {server.admin_token}"}
+    streamed = requests.post(deploys_url(server, tree), data=chunks(), headers=headers, timeout=30)
+    assert streamed.status_code == 413, streamed.text
+    assert stored_files(server) == before
+
+
+def test_agent_of_another_deployment_cannot_fetch(server: ControlPlaneServer, tree: Tree) -> None:
+    other = make_tree(server, "deploys-other-org")
+    body = dag_bundle("mine")
+    assert upload(server, tree, body).status_code == 201
+    # B's agent on A's path: its token is not A's.
+    assert agent_get(server, tree, f"/bundles/{sha256(body)}", token=other.agent_token).status_code == 403
+    assert agent_get(server, tree, "/bundle", token=other.agent_token).status_code == 403
+    # B's agent on its own path, asking for A's content address: never deployed to B.
+    foreign = requests.get(
+        f"{server.url}/v1/deployments/{other.deployment_id}/bundles/{sha256(body)}",
+        headers={"Authorization": f"Bearer {other.agent_token}"},
+        timeout=30,
+    )
+    assert foreign.status_code == 404 and foreign.json()["error"]["field"] == "version"
+    assert agent_get(server, tree, "/bundles/..%2F..%2Fadmin-token").status_code == 404
+    assert agent_get(server, tree, f"/bundles/{sha256(body)}", token="astro_agent_wrong").status_code == 401
+
+
+def _token_for(server: ControlPlaneServer, tree: Tree, who: str) -> str:
+    """A bearer token of each kind of caller: API tokens by (scope, role), users through a real login."""
+    scope, _, role = who.partition(":")
+    if scope == "user":
+        user_id = create_user(
+            server,
+            tree,
+            f"{role.lower()}@example.com",
+            [{"scope": "workspace", "scope_id": tree.workspace_id, "role": role}],
+        )
+        return user_token(server, tree, user_id)
+    if role == "DAG_LIMITED":
+        return create_api_token(server, tree, "workspace", "WORKSPACE_OPERATOR", dags=[{"prefix": "etl_"}])[1]
+    return create_api_token(server, tree, scope, role)[1]
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [
+        ("organization:ORGANIZATION_OWNER", 201),
+        ("workspace:WORKSPACE_OWNER", 201),
+        ("workspace:WORKSPACE_OPERATOR", 201),
+        ("workspace:WORKSPACE_AUTHOR", 201),
+        ("deployment:DEPLOYMENT_ADMIN", 201),
+        ("user:WORKSPACE_AUTHOR", 201),
+        ("workspace:WORKSPACE_MEMBER", 403),
+        ("organization:ORGANIZATION_MEMBER", 403),
+        ("organization:ORGANIZATION_BILLING_ADMIN", 403),
+        ("workspace:DAG_LIMITED", 403),
+        ("user:WORKSPACE_MEMBER", 403),
+    ],
+)
+def test_who_may_deploy(server: ControlPlaneServer, tree: Tree, who: str, status: int) -> None:
+    token = _token_for(server, tree, who)
+    response = upload(server, tree, dag_bundle(who), token=token)
+    assert response.status_code == status, response.text
+    if status == 201:
+        assert response.json()["author"] != "admin"
+        assert response.json()["author"].endswith("@example.com") == who.startswith("user:")
+    else:
+        assert "WORKSPACE_AUTHOR" in response.json()["error"]["message"]
+        assert agent_get(server, tree, "/bundle").status_code == 404
+    rollback = requests.post(
+        f"{deploys_url(server, tree)}/dpl_unknown/rollback",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    assert rollback.status_code == (404 if status == 201 else 403)
+
+
+def test_members_read_history_and_strangers_see_nothing(server: ControlPlaneServer, tree: Tree) -> None:
+    assert upload(server, tree, dag_bundle("history")).status_code == 201
+    member = create_api_token(server, tree, "workspace", "WORKSPACE_MEMBER")[1]
+    listing = requests.get(
+        deploys_url(server, tree), headers={"Authorization": f"Bearer {member}"}, timeout=30
+    )
+    assert listing.status_code == 200 and len(listing.json()) == 1
+    other = make_tree(server, "deploys-stranger-org")
+    stranger = create_api_token(server, other, "organization", "ORGANIZATION_OWNER")[1]
+    for method in ("GET", "POST"):
+        response = requests.request(
+            method, deploys_url(server, tree), headers={"Authorization": f"Bearer {stranger}"}, timeout=30
+        )
+        assert response.status_code == 404, response.text
+    assert requests.get(deploys_url(server, tree), timeout=30).status_code == 401
