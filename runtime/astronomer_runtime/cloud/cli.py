@@ -106,6 +106,7 @@ def cmd_workspace_list(catalog: Any, args: argparse.Namespace) -> int:
         lambda items: [WorkspaceOut.model_validate(i) for i in items],
         "GET",
         f"{session.org_path}/workspaces",
+        management=True,
     )
     rows = [["", "ID", "NAME"]]
     rows += [["*" if w.id == session.login.workspace_id else "", w.id, w.name] for w in workspaces]
@@ -133,6 +134,7 @@ def cmd_deployment_list(catalog: Any, args: argparse.Namespace) -> int:
         lambda items: [DeploymentOut.model_validate(i) for i in items],
         "GET",
         f"{session.org_path}/deployments",
+        management=True,
     )
     workspace = args.workspace_id or session.login.workspace_id
     rows = [["", "ID", "NAME", "WORKSPACE", "CLUSTER", "RUNTIME", "URL"]]
@@ -163,6 +165,7 @@ def cmd_deployment_create(catalog: Any, args: argparse.Namespace) -> int:
         "POST",
         f"{session.org_path}/deployments",
         expected=(201,),
+        management=True,
         data=json.dumps(body).encode(),
         headers={"Content-Type": "application/json"},
     )
@@ -185,7 +188,7 @@ def cmd_deployment_create(catalog: Any, args: argparse.Namespace) -> int:
 
 def _cluster_id(session: Any, cluster: str) -> str:
     """--cluster takes an id or a name of one of the organization's clusters."""
-    clusters = session.call("list clusters", "GET", f"{session.org_path}/clusters")
+    clusters = session.call("list clusters", "GET", f"{session.org_path}/clusters", management=True)
     for item in clusters:
         if cluster in (item.get("id"), item.get("name")):
             return str(item["id"])

@@ -31,6 +31,7 @@ class Login(BaseModel):
     token: str | None = Field(default=None, repr=False)
     organization_id: str = ""
     subject: str = ""
+    kind: str = ""  # the token's astro_kind: user (browser login) or api_token
     name: str = ""
     expires_at: dt.datetime | None = None
     workspace_id: str | None = None
@@ -67,6 +68,7 @@ def login_from_token(url: str, token: str) -> Login:
         token=token,
         organization_id=str(claims.get("astro_org") or ""),
         subject=str(claims.get("sub") or ""),
+        kind=str(claims.get("astro_kind") or ""),
         name=str(claims.get("name") or claims.get("sub") or ""),
         expires_at=dt.datetime.fromtimestamp(exp, dt.UTC) if isinstance(exp, int | float) else None,
     )

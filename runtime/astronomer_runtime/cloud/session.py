@@ -45,11 +45,16 @@ def new_client(url: str, token: str | None, *, read_timeout: float | None = None
 
 
 def detail(body: str) -> str:
-    """The control plane's {"detail": ...} text, or the body's first line."""
+    """The message of the control plane's {"error": {...}} or FastAPI's {"detail": ...}, or the
+    body's first line."""
     try:
         value = json.loads(body)
     except ValueError:
         return body.strip().splitlines()[0][:300] if body.strip() else ""
+    if isinstance(value, dict) and isinstance(value.get("error"), dict):  # the control plane's errors
+        error = value["error"]
+        field = f" (field {error['field']})" if error.get("field") else ""
+        return f"{error.get('message', '')}{field}"
     found = value.get("detail", value) if isinstance(value, dict) else value
     if isinstance(found, list):  # FastAPI validation errors
         return "; ".join(
@@ -70,11 +75,17 @@ class Session:
         return f"/v1/organizations/{self.login.organization_id}"
 
     @contextmanager
-    def _translated(self, action: str) -> Iterator[None]:
+    def _translated(self, action: str, management: bool) -> Iterator[None]:
         try:
             yield
         except ControlPlaneAuthError as exc:
             body = detail(str(exc).split(": ", 2)[-1])
+            if exc.status == 401 and management and self.login.kind == "user":
+                raise NotAllowed(
+                    f"{action}: this control plane's management API takes an ORGANIZATION_OWNER API token, "
+                    f"not a browser login: set {TOKEN_ENV} "
+                    "(a browser login can deploy, list deploys and roll back)"
+                ) from None
             if exc.status == 401:
                 raise NotLoggedIn(
                     f"the control plane rejected the login (expired or revoked): run astro-runtime login "
@@ -96,10 +107,12 @@ class Session:
         path: str,
         *,
         expected: tuple[int, ...] = (200,),
+        management: bool = False,
         **kwargs: Any,
     ) -> Any:
-        """JSON of one call; `action` names it in errors ("deploy", "list workspaces", ...)."""
-        with self._translated(action):
+        """JSON of one call; `action` names it in errors ("deploy", "list workspaces", ...);
+        `management`: an organization management call (workspaces, deployments, clusters)."""
+        with self._translated(action, management):
             response = self.client.request(
                 method, path, idempotent=method == "GET", expected=expected, **kwargs
             )

@@ -62,3 +62,11 @@ def browser(server: ControlPlaneServer, authorize_url: str, user_id: str) -> req
     """What the browser does: the picker, then the redirect back to the command's loopback listener."""
     location = pick_user(server, authorize_url, user_id)
     return requests.get(location, timeout=30, allow_redirects=False)
+
+
+def log_in(config_home: Path, server: ControlPlaneServer, user_id: str) -> None:
+    """A finished browser login of `user_id` kept in `config_home`."""
+    process, authorize_url = start_login(config_home, server.url)
+    assert browser(server, authorize_url, user_id).status_code == 200
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 0, stderr
