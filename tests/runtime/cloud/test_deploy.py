@@ -3,8 +3,10 @@ control plane over HTTP: the bundle uploaded is the one the deployment's agent i
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -296,4 +298,46 @@ def test_a_bad_digest_is_named_before_any_call(tree: Tree, author_home: Path) ->
         tree.deployment_id,
     )
     assert result.returncode == 1
-    assert result.stderr.strip().startswith("image registry.example/app:1: digest 'md5:abc': String should match")
+    assert result.stderr.strip().startswith(
+        "image registry.example/app:1: digest 'md5:abc': String should match"
+    )
+
+
+class LimitedControlPlane(ControlPlaneServer):
+    """The real control plane with a 1 MiB limit on an uploaded bundle."""
+
+    def command(self, *args: str) -> list[str]:
+        argv = super().command(*args)
+        return [*argv[:-1], "--max-bundle-mib", "1", argv[-1]] if args == ("serve",) else argv
+
+
+@pytest.fixture
+def limited(tmp_path: Path) -> Iterator[ControlPlaneServer]:
+    (tmp_path / "limited-cp").mkdir()
+    instance = LimitedControlPlane(tmp_path / "limited-cp" / "data")
+    instance.start()
+    try:
+        yield instance
+    finally:
+        instance.stop()
+
+
+def test_a_refused_archive_is_one_line_naming_the_reason_and_nothing_is_stored(
+    limited: ControlPlaneServer, config_home: Path, tmp_path: Path
+) -> None:
+    tree = make_tree(limited, "org-limited")
+    _, secret = create_api_token(limited, tree, "workspace", "WORKSPACE_AUTHOR")
+    project = write_project(tmp_path / "project", text="too-big")
+    (project / "include" / "blob.bin").write_bytes(os.urandom(2 * 1024 * 1024))  # does not compress
+    env = {"ASTRO_RUNTIME_API_TOKEN": secret, "ASTRO_RUNTIME_URL": limited.url}
+    result = run_cli(
+        config_home, "deploy", "--project", str(project), "--deployment", tree.deployment_id, **env
+    )
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(
+        "the control plane refused the deploy: the bundle is larger than the limit of 1048576"
+    )
+    assert history(limited, tree) == []
+    assert not list((limited.data_dir / "bundles").glob("*.tar.gz"))
