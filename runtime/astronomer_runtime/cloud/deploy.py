@@ -22,9 +22,9 @@ from pydantic import ValidationError
 
 from astronomer_control_plane.schemas import DeploymentEndpoint
 from astronomer_plugins.control_plane.models import Deploy, ImageRef
-from astronomer_plugins.errors import ControlPlaneError
+from astronomer_plugins.errors import ControlPlaneAuthError, ControlPlaneError
 from astronomer_runtime.cloud import archive
-from astronomer_runtime.cloud.errors import ArchiveRefused, CloudError
+from astronomer_runtime.cloud.errors import ArchiveRefused, CloudError, NotAllowed
 from astronomer_runtime.cloud.session import Session, new_client
 
 BUNDLE_NAME = "control-plane"  # the [dag_processor] dag_bundle_config_list entry (deploy contract)
@@ -171,12 +171,19 @@ def endpoint(session: Session, deployment_id: str) -> DeploymentEndpoint:
 
 
 def airflow_has_version(base_url: str, token: str, version: str) -> bool:
-    """True once the deployment's Airflow has a DAG version parsed from bundle `version`."""
+    """True once the deployment's Airflow has a DAG version parsed from bundle `version`; False while
+    it is not up or not answering. A refusal of the login (401/403) ends the wait: it won't change."""
     client = new_client(base_url, token, read_timeout=10.0)
+    params = {"bundle_name": BUNDLE_NAME, "bundle_version": version, "limit": "1"}
     try:
-        params = {"bundle_name": BUNDLE_NAME, "bundle_version": version, "limit": "1"}
         response = client.request("GET", "/api/v2/dags/~/dagVersions", idempotent=True, params=params)
         return int(response.json().get("total_entries", 0)) > 0
+    except ControlPlaneAuthError as exc:
+        raise NotAllowed(
+            f"--wait: the deployment's Airflow at {base_url} refused this login (HTTP {exc.status}) to read "
+            "DAG versions; a deployment or workspace API token (ASTRO_RUNTIME_API_TOKEN) carries the roles "
+            "it checks"
+        ) from None
     except (ControlPlaneError, ValueError, AttributeError):
         return False  # not up yet, restarting, or not answering: keep polling until the deadline
     finally:
