@@ -10,6 +10,7 @@ root on sys.path logs an import failure. The same files run in the image and loc
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 from astronomer_runtime.paths import DAGS_DIR
@@ -135,12 +136,23 @@ def test_greet():
 }
 
 
+def newest_runtime_image() -> str:
+    """The tag `init` writes for this Python: the newest stable release's local image."""
+    from astronomer_runtime import paths
+    from astronomer_runtime.catalog import load_catalog
+    from astronomer_runtime.image.build import default_tag
+
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    return default_tag(load_catalog(paths.CATALOG_FILE).newest_stable(python).name, python)
+
+
 def write_project(folder: Path, *, base_image: str = "", requirements: str = "", packages: str = "") -> Path:
-    """The project in `folder` (created): Dockerfile FROM `base_image`, requirements.txt and
+    """The project in `folder` (created): Dockerfile FROM `base_image` (default: the newest stable
+    release's image, which names the release local verbs run on), requirements.txt and
     packages.txt as given (written as bytes, so Windows line endings stay), the files above, and
     this repository's example_runtime_hello DAG."""
     folder.mkdir(parents=True)
-    (folder / "Dockerfile").write_text(f"FROM {base_image}\n")
+    (folder / "Dockerfile").write_text(f"FROM {base_image or newest_runtime_image()}\n")
     (folder / "requirements.txt").write_bytes(requirements.encode())
     (folder / "packages.txt").write_bytes(packages.encode())
     for relative, text in _FILES.items():

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,12 +29,18 @@ class LocalHome:
     """AIRFLOW_HOME for Airflow's state (database, logs, secrets), and the Astro-layout project whose
     root plays /usr/local/airflow's part in the image: `dags/` and `plugins/` are Airflow's folders,
     and the root is the first import root, so `from include.x`, `from dags.pkg` and `from plugins.x`
-    resolve as they do in the image."""
+    resolve as they do in the image. `python` is the interpreter whose Airflow runs the components:
+    this checkout's venv for `make dev`, the project's own environment for `project start`."""
 
     path: Path
     project: Path
     host: str = "127.0.0.1"
     port: int = 8080
+    python: Path = Path(sys.executable)
+
+    @property
+    def airflow(self) -> str:
+        return str(self.python.with_name("airflow"))
 
     @property
     def dags_folder(self) -> Path:
@@ -147,4 +154,6 @@ def environment(
     merged.update(derived_environment(merged))
     merged.update(owned_settings(home, runtime_version=runtime_version))
     merged["PYTHONPATH"] = import_path(home.project, merged.get("PYTHONPATH", ""))
+    # The interpreter's bin first, as the image's PATH starts with its venv (BashOperator's `python`).
+    merged["PATH"] = os.pathsep.join([str(home.python.parent), merged.get("PATH", os.defpath)])
     return merged

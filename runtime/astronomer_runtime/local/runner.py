@@ -31,7 +31,7 @@ SETTINGS_FILE = "airflow_settings.yaml"
 
 
 def components(home: LocalHome) -> list[Component]:
-    airflow = str(Path(sys.executable).with_name("airflow"))
+    airflow = home.airflow
     return [
         Component("api-server", [airflow, "api-server", "--host", home.host, "--port", str(home.port)]),
         # No log servers: they listen on every interface, and the api-server reads the local files.
@@ -58,10 +58,10 @@ def project_settings(home: LocalHome, output: TextIO) -> tuple[Path | None, bool
     return path, True
 
 
-def _apply_settings(path: Path, supervisor: Supervisor, output: TextIO) -> int:
+def _apply_settings(home: LocalHome, path: Path, supervisor: Supervisor, output: TextIO) -> int:
     """Apply the settings file in its own process, as a customer would in the image; idempotent, so
     every start brings the database back to what the file says."""
-    command = [sys.executable, "-m", "astronomer_plugins.project_settings", "apply", str(path)]
+    command = [str(home.python), "-m", "astronomer_plugins.project_settings", "apply", str(path)]
     code = supervisor.run_once(Component("settings", command))
     if code != 0:
         output.write(f"{path} was not applied (nothing of it was); see the error above\n")
@@ -152,7 +152,7 @@ def run(
     previous = {
         signum: signal.signal(signum, lambda *_: stopping.set()) for signum in (signal.SIGINT, signal.SIGTERM)
     }
-    airflow = str(Path(sys.executable).with_name("airflow"))
+    airflow = home.airflow
     try:
         output.write(f"Astronomer Runtime {runtime_version} (local), AIRFLOW_HOME={home.path}\n")
         if control_plane and not _start_control_plane(
@@ -164,7 +164,7 @@ def run(
             output.write(f"airflow db migrate failed with exit code {code}; see its output above\n")
             return code
         if settings_file and not stopping.is_set():
-            code = _apply_settings(settings_file, supervisor, output)
+            code = _apply_settings(home, settings_file, supervisor, output)
             if code != 0:
                 return code
         if stopping.is_set():

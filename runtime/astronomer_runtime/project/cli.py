@@ -23,10 +23,12 @@ def project_argument(parser: argparse.ArgumentParser) -> None:
 
 def add_commands(commands: Any) -> argparse.ArgumentParser:
     """Add `project` and its verbs to the main parser's sub-commands."""
-    from astronomer_runtime.project import init, parse, testing
+    from astronomer_runtime.project import command, init, lifecycle, logs, parse, testing
 
-    project = commands.add_parser("project", help="a customer's Astro project: init, parse, pytest")
+    project = commands.add_parser(
+        "project", help="a customer's Astro project: init, start/stop/restart, logs, run, parse, pytest"
+    )
     verbs = project.add_subparsers(dest="verb", required=True, metavar="VERB")
-    for module in (init, parse, testing):
+    for module in (init, lifecycle, logs, command, parse, testing):
         module.add_command(verbs)
     return project

@@ -15,10 +15,13 @@ from astronomer_runtime.local.home import LocalHome, environment, owned_settings
 from astronomer_runtime.local.project_env import DOTENV_FILE, layered, read_dotenv, replaced, replaced_note
 
 
-def project_environment(project: Path, home: Path, *, runtime_version: str) -> dict[str, str]:
-    """The child environment for `project` with AIRFLOW_HOME `home`; a `note:` on stderr names the
+def project_environment(
+    project: Path, home: Path, *, runtime_version: str, python: Path | None = None
+) -> dict[str, str]:
+    """The child environment for `project` with AIRFLOW_HOME `home` and `python`'s bin first on PATH
+    (the project's environment; this interpreter when not given); a `note:` on stderr names the
     `.env` or shell values the runtime's wiring replaced."""
-    local = LocalHome(path=home, project=project)
+    local = LocalHome(path=home, project=project, python=python or Path(sys.executable))
     dotenv = read_dotenv(project / DOTENV_FILE)
     owned = owned_settings(local, runtime_version=runtime_version)
     note = replaced_note(replaced(owned, layered({}, dotenv, os.environ)))

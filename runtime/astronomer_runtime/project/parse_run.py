@@ -31,11 +31,17 @@ class ParseRunError(RuntimeToolError):
     """The child process could not set Airflow up; the message carries its own error."""
 
 
-def child_environment(project: Path, home: Path, *, runtime_version: str) -> dict[str, str]:
+def child_environment(project: Path, home: Path, *, runtime_version: str, python: str) -> dict[str, str]:
     """The project's environment (project/environment.py), writing no bytecode into the project."""
-    env = project_environment(project, home, runtime_version=runtime_version)
+    env = project_environment(project, home, runtime_version=runtime_version, python=Path(python))
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env
+
+
+def require_dags(project: Path) -> None:
+    """Checked first: without `dags/` there is nothing to parse, whatever else the project has."""
+    if not (project / "dags").is_dir():
+        raise ParseRunError(f"{project / 'dags'} is not a folder: is {project} an Astro project (--project)?")
 
 
 def _read_events(stream: Any, events: queue.Queue[dict[str, Any] | None]) -> None:
@@ -48,12 +54,11 @@ def run_probe(
     project: Path, *, python: str, runtime_version: str, grace: float = GRACE_SECONDS
 ) -> list[dict[str, Any]]:
     """One result per file under the project's `dags/` that Airflow would parse, in Airflow's order."""
-    if not (project / "dags").is_dir():
-        raise ParseRunError(f"{project / 'dags'} is not a folder: is {project} an Astro project (--project)?")
+    require_dags(project)
     with tempfile.TemporaryDirectory(prefix="astro-runtime-parse-") as scratch:
         home = Path(scratch) / "airflow"
         home.mkdir()
-        env = child_environment(project, home, runtime_version=runtime_version)
+        env = child_environment(project, home, runtime_version=runtime_version, python=python)
         read_end, write_end = os.pipe()
         log_path = Path(scratch) / "child.log"
         # `-c` and not the script path: a script's folder would come first on sys.path; `-c` puts ''

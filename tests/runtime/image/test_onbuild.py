@@ -40,9 +40,11 @@ def test_project_is_copied_owned_by_astro(customer_container: BuildahDriver) -> 
 
 
 def test_pinning_airflow_fails_with_a_clear_message(engine: Buildah, runtime_image: str, tmp_path: Path) -> None:
-    project = write_project(tmp_path / "pinned", base_image=runtime_image, requirements="apache-airflow==2.10.5\n")
+    project = write_project(tmp_path / "pinned", base_image=runtime_image, requirements="apache-airflow==2.10.5\npendulum<2\n")
     with pytest.raises(ImageBuildError) as failure:
         engine.build(BuildRequest(context=project, tag="localhost/customer/pinned:test", cache=False))
     message = failure.value.output
     assert "requirements.txt line 1: 'apache-airflow==2.10.5' pins apache-airflow" in message
     assert "change the Runtime release in your FROM line instead" in message
+    # Every refused line is named, not only the first (the local project environment says the same).
+    assert "requirements.txt line 2: 'pendulum<2' conflicts with Runtime" in message

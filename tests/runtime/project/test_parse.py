@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import shutil
 import socket
 import subprocess
 import sys
@@ -310,8 +311,9 @@ def test_file_ignoring_the_timeout_is_stopped_by_the_watchdog(tmp_path: Path) ->
 
 
 def test_file_killing_the_parse_process_is_an_error_naming_it(tmp_path: Path) -> None:
-    project = tmp_path / "crash"
-    (project / "dags").mkdir(parents=True)
+    project = write_project(tmp_path / "crash")
+    shutil.rmtree(project / "dags")
+    (project / "dags").mkdir()
     (project / "dags/crash.py").write_text(
         "import os, signal\nfrom airflow.sdk import DAG\nos.kill(os.getpid(), signal.SIGKILL)\n"
     )
