@@ -152,13 +152,13 @@ def cmd_deployment_create(catalog: Any, args: argparse.Namespace) -> int:
     workspace = args.workspace_id or session.login.workspace_id
     if not workspace:
         raise NothingSelected("no workspace: pass --workspace-id or run astro-runtime workspace switch ID")
-    cluster_id = _cluster_id(session, args.cluster)
+    cluster = _cluster(session, args.cluster)
     body = {
         "name": args.name,
         "workspace_id": workspace,
         "runtime_version": args.runtime_version or catalog.newest_stable().name,
         "base_url": args.base_url,
-        "cluster_id": cluster_id,
+        **cluster,
     }
     created = session.call(
         "create deployment",
@@ -179,19 +179,25 @@ def cmd_deployment_create(catalog: Any, args: argparse.Namespace) -> int:
     login.workspace_id, login.deployment_id = workspace, deployment["id"]
     _remember(login)
     print(
-        f"Deployment {deployment['name']} ({deployment['id']}) created on cluster {cluster_id} and selected; "
+        f"Deployment {deployment['name']} ({deployment['id']}) created on cluster {args.cluster} "
+        "and selected; "
         f"its agent token (shown once by the control plane) is in {token_file} "
         "(AIRFLOW__ASTRONOMER__AGENT_TOKEN_FILE)"
     )
     return 0
 
 
-def _cluster_id(session: Any, cluster: str) -> str:
-    """--cluster takes an id or a name of one of the organization's clusters."""
-    clusters = session.call("list clusters", "GET", f"{session.org_path}/clusters", management=True)
+def _cluster(session: Any, cluster: str) -> dict[str, str]:
+    """The deployment's cluster field: --cluster is an id or a name of one of the organization's
+    clusters. A control plane without cluster records (no /clusters route) takes the name as is."""
+    clusters = session.call(
+        "list clusters", "GET", f"{session.org_path}/clusters", expected=(200, 404), management=True
+    )
+    if not isinstance(clusters, list):
+        return {"cluster": cluster}
     for item in clusters:
         if cluster in (item.get("id"), item.get("name")):
-            return str(item["id"])
+            return {"cluster_id": str(item["id"])}
     known = ", ".join(f"{c.get('name')} ({c.get('id')})" for c in clusters) or "none"
     raise CloudError(
         f"--cluster {cluster!r}: no such cluster in organization {session.login.organization_id}; "

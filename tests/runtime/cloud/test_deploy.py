@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -341,3 +342,62 @@ def test_a_refused_archive_is_one_line_naming_the_reason_and_nothing_is_stored(
     )
     assert history(limited, tree) == []
     assert not list((limited.data_dir / "bundles").glob("*.tar.gz"))
+
+
+def test_deployment_create_on_a_cluster_selects_it_and_keeps_its_agent_token_0600(
+    server: ControlPlaneServer, tree: Tree, config_home: Path
+) -> None:
+    _, secret = create_api_token(server, tree, "organization", "ORGANIZATION_OWNER")
+    env = {"ASTRO_RUNTIME_API_TOKEN": secret, "ASTRO_RUNTIME_URL": server.url}
+    org_url = f"{server.url}/v1/organizations/{tree.organization_id}"
+    clusters = server.admin().get(f"{org_url}/clusters", timeout=10)
+    if clusters.status_code == 200:  # cluster records (#16): the command takes the cluster's name
+        made = server.admin().post(
+            f"{org_url}/clusters",
+            json={"name": "edge", "cloud_provider": "local", "region": "local", "kind": "local"},
+            timeout=10,
+        )
+        assert made.status_code == 201, made.text
+    created = run_cli(
+        config_home,
+        "deployment",
+        "create",
+        "--name",
+        "made-by-cli",
+        "--cluster",
+        "edge",
+        "--workspace-id",
+        tree.workspace_id,
+        "--base-url",
+        "http://127.0.0.1:8793",
+        **env,
+    )
+    assert created.returncode == 0, created.stderr
+    found = re.search(
+        r"^Deployment made-by-cli \((dep_\w+)\) created on cluster edge and selected", created.stdout
+    )
+    assert found, created.stdout
+    token_file = config_home / "astro-runtime" / "agent-tokens" / f"{found.group(1)}.token"
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+    assert token_file.read_text().strip() not in created.stdout + created.stderr
+    listed = run_cli(config_home, "deployment", "list", **env)
+    row = next(line.split() for line in listed.stdout.splitlines() if found.group(1) in line)
+    assert row[:3] == ["*", found.group(1), "made-by-cli"] and "edge" in row
+
+    unknown = run_cli(
+        config_home,
+        "deployment",
+        "create",
+        "--name",
+        "x",
+        "--cluster",
+        "nowhere",
+        "--base-url",
+        "http://127.0.0.1:1",
+        **env,
+    )
+    if clusters.status_code == 200:
+        assert unknown.returncode == 1
+        assert unknown.stderr.strip().startswith(
+            f"--cluster 'nowhere': no such cluster in organization {tree.organization_id}"
+        )
