@@ -7,8 +7,8 @@ Layers, in the image's order (Dockerfile, install-python-dependencies):
 2. project: `requirements.txt` under that constraint, after the same line checks as the image build
    (requirements_check.py: Airflow pins and lines contradicting the constraint are refused), then
    `uv pip check`.
-The folder is `venvs/<release>-python<X.Y>` in the project's state folder (state.py). A marker written after each
-layer records what it was made from: a start with unchanged inputs reuses the environment, a changed
+The folder is `venvs/<release>-python<X.Y>` in the project's state folder (state.py). A marker
+written after each layer records what it was made from: a start with unchanged inputs reuses it, a changed
 `requirements.txt` re-applies only the project layer on top of the recorded base (uv reuses its cache,
 nothing is re-downloaded), and anything else rebuilds from scratch. Nothing is used unless its marker
 says it is complete, so a failed build never leaves a half-made environment in use.
