@@ -298,6 +298,26 @@ EOM_DISMISS_DAYS = Option(
     unit="days",
 )
 
+# DAG deploys (astronomer_plugins/bundles/): the control-plane DAG bundle's download limits.
+BUNDLE_MAX_BYTES = Option(
+    "bundle_max_bytes",
+    "Largest DAG bundle (compressed tar.gz, in bytes) the control-plane DAG bundle downloads; a larger "
+    "one is refused and the previous version stays in use. Matches the control plane's upload limit.",
+    type="integer",
+    default="52428800",
+    minimum=1,
+    unit="bytes",
+)
+BUNDLE_MAX_UNPACKED_BYTES = Option(
+    "bundle_max_unpacked_bytes",
+    "Largest total size of a DAG bundle's files once unpacked, in bytes (a gzip bomb is refused while "
+    "it is read, before it fills the disk).",
+    type="integer",
+    default="536870912",
+    minimum=1,
+    unit="bytes",
+)
+
 # AstroKubernetesPodOperator: this deployment's pod defaults and limits.
 KPO_NAMESPACE = Option(
     "kpo_namespace", "Namespace of pods started by AstroKubernetesPodOperator.", default="default"
@@ -356,6 +376,8 @@ OPTIONS: tuple[Option, ...] = (
     EOM_NOTICE_ENABLED,
     EOM_NOTICE_DAYS,
     EOM_DISMISS_DAYS,
+    BUNDLE_MAX_BYTES,
+    BUNDLE_MAX_UNPACKED_BYTES,
     KPO_NAMESPACE,
     KPO_SERVICE_ACCOUNT,
     KPO_CPU_REQUEST,

@@ -3,6 +3,7 @@
 AstronomerError                   anything raised on purpose by this package
  ├─ AstronomerConfigError         a setting in [astronomer] is missing or invalid (also a ValueError)
  ├─ ProjectSettingsError          airflow_settings.yaml is invalid or could not be applied (no secrets shown)
+ ├─ BundleRefused                 a DAG bundle download was refused: bad digest, too big, unsafe member
  ├─ TokenRejected                 a bearer token failed verification (never shows the token)
  │   └─ VerificationUnavailable   it could not be checked: keys or revocation list stale (HTTP 503)
  └─ ControlPlaneError             a call to the control plane failed (never shows the token)
@@ -25,6 +26,11 @@ class AstronomerConfigError(AstronomerError, ValueError):
 class ProjectSettingsError(AstronomerError, ValueError):
     """airflow_settings.yaml is invalid or could not be applied; the one-line message names the file,
     the entry and the field, never a password, an extra's value or a variable's value."""
+
+
+class BundleRefused(AstronomerError, ValueError):
+    """A DAG bundle from the control plane was not used: its digest or size does not match its
+    BundleRef, it exceeds a limit, or a member is unsafe; the message names the version and the member."""
 
 
 class TokenRejected(AstronomerError):

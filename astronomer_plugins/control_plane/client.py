@@ -20,6 +20,7 @@ import requests
 from pydantic import BaseModel, ValidationError
 
 from astronomer_plugins.control_plane.models import (
+    BundleRef,
     ComponentRegistration,
     ComponentStatus,
     DeploymentProfile,
@@ -82,6 +83,16 @@ AUTH = ClientProfile(
     "auth",
     connect_timeout=2.0,
     read_timeout=5.0,
+    retry=RetryPolicy(attempts=2, base_delay=0.2, max_delay=1.0),
+)
+
+# The control-plane DAG bundle (astronomer_plugins/bundles/): its refresh runs in the dag-processor's
+# loop, so an unreachable control plane must cost seconds, not minutes; a download's read timeout
+# applies to each chunk, not to the whole body.
+BUNDLE = ClientProfile(
+    "bundle",
+    connect_timeout=3.05,
+    read_timeout=10.0,
     retry=RetryPolicy(attempts=2, base_delay=0.2, max_delay=1.0),
 )
 
@@ -160,8 +171,10 @@ class ControlPlaneClient:
         headers: dict[str, str] | None = None,
         params: dict[str, str] | None = None,
         authenticated: bool = True,
+        stream: bool = False,
     ) -> requests.Response:
-        """One call with retries (idempotent only); returns a response whose status is `expected`."""
+        """One call with retries (idempotent only); returns a response whose status is `expected`.
+        With `stream`, the body is left unread: the caller reads it and closes the response."""
         send_headers = dict(headers or {})
         if authenticated and self._token:
             send_headers["Authorization"] = f"Bearer {self._token}"
@@ -183,6 +196,7 @@ class ControlPlaneClient:
                     timeout=self._timeout,
                     verify=self._verify,
                     allow_redirects=False,
+                    stream=stream,
                 )
             except requests.exceptions.SSLError as exc:
                 reason = self._scrub(str(exc))
@@ -315,3 +329,18 @@ class ControlPlaneClient:
             "GET", f"/v1/deployments/{deployment_id}/revoked-tokens", idempotent=True, params={"since": since}
         )
         return self._parse(response, RevokedTokenPage)
+
+    # DAG deploys (deployment agent token)
+    def current_bundle(self, deployment_id: str) -> BundleRef | None:
+        """The bundle of the deployment's current DAG deploy; None when it has none yet (404)."""
+        path = f"/v1/deployments/{deployment_id}/bundle"
+        response = self.request("GET", path, idempotent=True, expected=(200, 404))
+        if response.status_code == 404:
+            return None
+        return self._parse(response, BundleRef)
+
+    def open_bundle(self, deployment_id: str, version: str) -> requests.Response:
+        """The streaming answer of one bundle version (application/gzip, X-Bundle-SHA256); the caller
+        reads `iter_content` and closes it. 404 (never deployed here) is a ControlPlaneResponseError."""
+        path = f"/v1/deployments/{deployment_id}/bundles/{version}"
+        return self.request("GET", path, idempotent=True, stream=True)
