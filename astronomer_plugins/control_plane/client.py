@@ -23,6 +23,7 @@ from astronomer_plugins.control_plane.models import (
     BundleRef,
     ComponentRegistration,
     ComponentStatus,
+    Deploy,
     DeploymentProfile,
     Heartbeat,
     MetricBatch,
@@ -344,3 +345,14 @@ class ControlPlaneClient:
         reads `iter_content` and closes it. 404 (never deployed here) is a ControlPlaneResponseError."""
         path = f"/v1/deployments/{deployment_id}/bundles/{version}"
         return self.request("GET", path, idempotent=True, stream=True)
+
+    def deploys(self, deployment_id: str) -> list[Deploy]:
+        """The deployment's recent deploys, newest first (for the Runtime page)."""
+        response = self.request("GET", f"/v1/deployments/{deployment_id}/deploys", idempotent=True)
+        try:
+            return [Deploy.model_validate(item) for item in response.json()]
+        except (ValueError, ValidationError, TypeError) as exc:
+            body = self._scrub(response.text[:BODY_EXCERPT])
+            raise ControlPlaneResponseError(
+                f"GET deploys: unexpected answer: {exc}", status=response.status_code, body=body
+            ) from None

@@ -86,6 +86,28 @@ class ConnectionInfo(BaseModel):
     problem: str | None
 
 
+class DeployRow(BaseModel):
+    id: str
+    kind: str
+    version: str | None  # the bundle's sha256 (DAG deploy) or the image's digest
+    image: str | None
+    author: str
+    created_at: dt.datetime
+    description: str
+    git_commit: str | None
+    rollback_of: str | None
+
+
+class DeploysInfo(BaseModel):
+    """The current DAG deploy, what this Airflow's dag-processor last parsed, and the recent history."""
+
+    current: DeployRow | None
+    parsed_version: str | None  # Airflow's own record of the control-plane bundle's version
+    history: list[DeployRow]
+    checked_at: dt.datetime | None
+    problem: str | None
+
+
 class BannerInfo(BaseModel):
     level: str
     message: str
@@ -99,6 +121,7 @@ class RuntimeOverview(BaseModel):
     upgrades: Upgrades
     deployment: DeploymentInfo
     connection: ConnectionInfo
+    deploys: DeploysInfo
     banner: BannerInfo | None
 
 
@@ -224,6 +247,46 @@ def _connection(snapshot: Snapshot, now: dt.datetime) -> ConnectionInfo:
     )
 
 
+def _parsed_bundle_version() -> str | None:
+    """The control-plane bundle's version as the dag-processor recorded it in Airflow's database."""
+    try:
+        from airflow.models.dagbundle import DagBundleModel
+        from airflow.utils.session import create_session
+        from sqlalchemy import select
+
+        from astronomer_plugins.bundles import BUNDLE_NAME
+
+        with create_session() as session:
+            query = select(DagBundleModel.version).where(DagBundleModel.name == BUNDLE_NAME)
+            return session.scalar(query)
+    except Exception:  # noqa: BLE001 - no database here (e.g. a unit test): the page shows "unknown"
+        return None
+
+
+def _deploys(snapshot: Snapshot) -> DeploysInfo:
+    rows = [
+        DeployRow(
+            id=d.id,
+            kind=d.kind.value,
+            version=d.bundle.version if d.bundle else (d.image.digest if d.image else None),
+            image=d.image.reference if d.image else None,
+            author=d.author,
+            created_at=d.created_at,
+            description=d.description,
+            git_commit=d.git_commit,
+            rollback_of=d.rollback_of,
+        )
+        for d in snapshot.deploys or []
+    ]
+    return DeploysInfo(
+        current=next((row for row in rows if row.kind == "dag"), None),
+        parsed_version=_parsed_bundle_version() if config.get(config.CONTROL_PLANE_URL) else None,
+        history=rows,
+        checked_at=snapshot.deploys_checked_at,
+        problem=snapshot.deploys_problem,
+    )
+
+
 def banner_for(running: str, status: releases.SupportStatus) -> BannerInfo | None:
     """The end-of-maintenance banner, unless turned off by setting."""
     if not config.get_bool(config.EOM_NOTICE_ENABLED):
@@ -251,5 +314,6 @@ def build_overview(
         upgrades=_upgrades(running, snapshot),
         deployment=_deployment(snapshot),
         connection=_connection(snapshot, now),
+        deploys=_deploys(snapshot),
         banner=banner_for(running, status),
     )

@@ -4,7 +4,8 @@ One daemon thread per api-server worker (started at lifespan startup) keeps:
 - the release feed: the control plane's `/v1/runtime-releases`, fetched at most every
   `update_check_interval_hours` (a failed fetch is retried hourly); until a fetch succeeds, or
   without a control plane at all (air-gapped), the offline feed shipped in the image is used;
-- the deployment's profile (names) and its components' statuses, refreshed every heartbeat interval.
+- the deployment's profile (names) and its components' statuses, refreshed every heartbeat interval;
+- its DAG deploys (the current one and the recent history), refreshed with them.
 Page requests read the latest snapshot only.
 """
 
@@ -27,7 +28,7 @@ from astronomer_plugins.feed import ReleaseManifest, RuntimeFeed
 
 if TYPE_CHECKING:
     from astronomer_plugins.control_plane.client import ControlPlaneClient
-    from astronomer_plugins.control_plane.models import ComponentStatus, DeploymentProfile
+    from astronomer_plugins.control_plane.models import ComponentStatus, Deploy, DeploymentProfile
 
 log = logging.getLogger(__name__)
 Model = TypeVar("Model", bound=BaseModel)
@@ -80,6 +81,9 @@ class Snapshot:
     components: list[ComponentStatus] | None = None
     components_checked_at: dt.datetime | None = None
     control_plane_problem: str | None = None
+    deploys: list[Deploy] | None = None  # newest first
+    deploys_checked_at: dt.datetime | None = None
+    deploys_problem: str | None = None
 
 
 @dataclass
@@ -116,6 +120,7 @@ class RuntimeInfoSync:
             if now >= self._next_feed_check:
                 self._check_feed(client, now)
             self._check_deployment(client, deployment_id)
+            self._check_deploys(client, deployment_id)
         finally:
             client.close()
 
@@ -152,6 +157,15 @@ class RuntimeInfoSync:
             components_checked_at=dt.datetime.now(dt.UTC),
             control_plane_problem=None,
         )
+
+    def _check_deploys(self, client: ControlPlaneClient, deployment_id: str) -> None:
+        try:
+            deploys = client.deploys(deployment_id)
+        except ControlPlaneError as exc:
+            self.snapshot = replace(self.snapshot, deploys_problem=str(exc))
+            return
+        now = dt.datetime.now(dt.UTC)
+        self.snapshot = replace(self.snapshot, deploys=deploys, deploys_checked_at=now, deploys_problem=None)
 
     def start(self) -> None:
         if self._thread is not None:
