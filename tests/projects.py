@@ -30,6 +30,31 @@ SETTINGS_POOL = "customer_pool"
 DOTENV_SETTING = ("CUSTOMER_SETTING", "from-dotenv")
 DOTENV_SHELL_WINS = ("CUSTOMER_OVERRIDDEN", "from-dotenv")
 
+# Three requirements of the project's own: pure Python, a compiled wheel, a provider outside the
+# curated set (none of them is in any Runtime lock), and a DAG that uses all three.
+EXTRAS_REQUIREMENTS = "emoji>=2\nujson>=5\napache-airflow-providers-sqlite>=4\n"
+EXTRAS_DAG_ID = "project_extras"
+EXTRAS_DAG = f'''
+from airflow.sdk import dag, task
+
+
+@dag(dag_id="{EXTRAS_DAG_ID}", schedule=None, is_paused_upon_creation=False)
+def project_extras():
+    @task
+    def use_requirements() -> str:
+        import emoji
+        import ujson
+        from airflow.providers.sqlite.hooks.sqlite import SqliteHook
+
+        return "|".join([emoji.emojize(":thumbs_up:"), ujson.dumps({{"a": 1}}), SqliteHook.conn_type])
+
+    use_requirements()
+
+
+project_extras()
+'''
+
+
 _FILES = {
     "include/helpers.py": f'''
 def greet(name: str) -> str:

@@ -28,6 +28,7 @@ from astronomer_runtime.local.supervisor import Component, Supervisor
 HEALTH_PATH = "/api/v2/monitor/health"
 HEALTH_DEADLINE_SECONDS = 120.0
 SETTINGS_FILE = "airflow_settings.yaml"
+MIGRATED_MARKER = "migrated-for-runtime"
 
 
 def components(home: LocalHome) -> list[Component]:
@@ -68,6 +69,23 @@ def _apply_settings(home: LocalHome, path: Path, supervisor: Supervisor, output:
     return code
 
 
+def _migrate(home: LocalHome, runtime_version: str, supervisor: Supervisor, output: TextIO) -> int:
+    """`airflow db migrate`, skipped when this release already migrated this home's SQLite database
+    (a marker next to it), so that a warm start does not pay for a no-op migration. Any other
+    database is migrated every time: the marker cannot know what happened to it."""
+    database = supervisor.environment.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "")
+    ours = database == f"sqlite:///{home.path / 'airflow.db'}" and (home.path / "airflow.db").exists()
+    marker = home.path / MIGRATED_MARKER
+    if ours and marker.is_file() and marker.read_text() == runtime_version:
+        output.write(f"The database is already migrated for Runtime {runtime_version}.\n")
+        return 0
+    marker.unlink(missing_ok=True)
+    code = supervisor.run_once(Component("db-migrate", [home.airflow, "db", "migrate"]))
+    if code == 0 and ours:
+        marker.write_text(runtime_version)
+    return code
+
+
 def _announce_when_healthy(
     home: LocalHome, control_plane: LocalControlPlane | None, output: TextIO, stopping: threading.Event
 ) -> None:
@@ -98,7 +116,7 @@ def _report_replaced(names: list[str], output: TextIO) -> None:
         output.write(note + "\n")
 
 
-def _start_control_plane(
+def _ready_control_plane(
     control_plane: LocalControlPlane,
     home: LocalHome,
     runtime_version: str,
@@ -107,9 +125,9 @@ def _start_control_plane(
     output: TextIO,
     sources: Mapping[str, str],
 ) -> bool:
-    """Start, wait for, and seed the control plane; then hand its settings to Airflow's components
-    (they replace what `sources`, the project's `.env` and the shell, say)."""
-    supervisor.start([control_plane.serve()])
+    """Wait for the control plane (started earlier, so that it boots while the database migrates)
+    and seed it; then hand its settings to Airflow's components (they replace what `sources`, the
+    project's `.env` and the shell, say)."""
     process = supervisor.processes["control-plane"]
     if not control_plane.wait_until_healthy(stopping, lambda: process.poll() is None):
         output.write(
@@ -132,8 +150,9 @@ def run(
     control_plane: LocalControlPlane | None,
     output: TextIO = sys.stdout,
 ) -> int:
-    """Control plane first (unless None), then migrate, apply the project's airflow_settings.yaml,
-    and run every Airflow component (with the project's `.env`, project_env.py) until a signal or a
+    """The control plane boots (unless None) while the database migrates (skipped when already done
+    for this release); then the control plane is seeded, the project's airflow_settings.yaml applied,
+    and every Airflow component runs (with the project's `.env`, project_env.py) until a signal or a
     component exits; everything is stopped on the way out. An invalid settings file or `.env` stops
     the start before anything runs."""
     settings_file, settings_valid = project_settings(home, output)
@@ -152,17 +171,18 @@ def run(
     previous = {
         signum: signal.signal(signum, lambda *_: stopping.set()) for signum in (signal.SIGINT, signal.SIGTERM)
     }
-    airflow = home.airflow
     try:
         output.write(f"Astronomer Runtime {runtime_version} (local), AIRFLOW_HOME={home.path}\n")
-        if control_plane and not _start_control_plane(
-            control_plane, home, runtime_version, supervisor, stopping, output, sources
-        ):
-            return 0 if stopping.is_set() else 1
-        code = supervisor.run_once(Component("db-migrate", [airflow, "db", "migrate"]))
+        if control_plane:
+            supervisor.start([control_plane.serve()])
+        code = _migrate(home, runtime_version, supervisor, output)
         if code != 0:
             output.write(f"airflow db migrate failed with exit code {code}; see its output above\n")
             return code
+        if control_plane and not _ready_control_plane(
+            control_plane, home, runtime_version, supervisor, stopping, output, sources
+        ):
+            return 0 if stopping.is_set() else 1
         if settings_file and not stopping.is_set():
             code = _apply_settings(home, settings_file, supervisor, output)
             if code != 0:

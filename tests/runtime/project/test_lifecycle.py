@@ -18,33 +18,17 @@ import requests
 
 from astronomer_runtime.local.supervisor import processes_with_env
 from astronomer_runtime.project.state import RunRecord, airflow_home, control_plane_dir
-from tests.projects import SETTINGS_CONNECTION, SETTINGS_CONNECTION_EXTRA, write_project
+from tests.projects import (
+    EXTRAS_DAG,
+    EXTRAS_DAG_ID,
+    EXTRAS_REQUIREMENTS,
+    SETTINGS_CONNECTION,
+    SETTINGS_CONNECTION_EXTRA,
+    write_project,
+)
 from tests.support.servers import final_state, free_port, poll, start_dag_run, warm_execution_api
 
 pytestmark = pytest.mark.integration
-
-REQUIREMENTS = "emoji>=2\nujson>=5\napache-airflow-providers-sqlite>=4\n"
-EXTRAS_DAG_ID = "project_extras"
-EXTRAS_DAG = f'''
-from airflow.sdk import dag, task
-
-
-@dag(dag_id="{EXTRAS_DAG_ID}", schedule=None, is_paused_upon_creation=False)
-def project_extras():
-    @task
-    def use_requirements() -> str:
-        import emoji
-        import ujson
-        from airflow.providers.sqlite.hooks.sqlite import SqliteHook
-
-        return "|".join([emoji.emojize(":thumbs_up:"), ujson.dumps({{"a": 1}}), SqliteHook.conn_type])
-
-    use_requirements()
-
-
-project_extras()
-'''
-
 
 def _cli(project: Path, verb: str, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "astronomer_runtime", "project", verb, "--project", str(project), *args]
@@ -58,7 +42,7 @@ def _ok(result: subprocess.CompletedProcess[str]) -> str:
 
 @pytest.fixture(scope="module")
 def started(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, list[str], str]]:
-    project = write_project(tmp_path_factory.mktemp("lifecycle") / "customer", requirements=REQUIREMENTS)
+    project = write_project(tmp_path_factory.mktemp("lifecycle") / "customer", requirements=EXTRAS_REQUIREMENTS)
     (project / "dags" / "project_extras.py").write_text(EXTRAS_DAG)
     ports = ["--port", str(free_port()), "--control-plane-port", str(free_port())]
     output = _ok(_cli(project, "start", *ports))
@@ -136,6 +120,8 @@ def test_restart_reuses_the_environment_and_stop_leaves_nothing(started) -> None
     project, ports, _ = started
     restarted = _ok(_cli(project, "restart", *ports))
     assert "(reused in " in restarted and "Airflow is up" in restarted
+    # The database this release migrated on the first start is not migrated again.
+    assert "The database is already migrated for Runtime" in _ok(_cli(project, "logs"))
     home = airflow_home(project)
     assert len(processes_with_env("AIRFLOW_HOME", str(home))) >= 4
     assert _ok(_cli(project, "stop", timeout=120)).strip() == "stopped"
