@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -339,3 +340,28 @@ def test_slow_is_more_than_half_of_the_import_timeout(
 ) -> None:
     result = {"file": "dags/a.py", "status": status, "seconds": seconds, "timeout_seconds": limit}
     assert parse_report.annotate([result], {})[0]["slow"] is slow
+
+
+@pytest.mark.parametrize("release", ["3.1-1", "3.2-1"])
+def test_older_airflow_lines_parse_in_their_own_environment(tmp_path: Path, release: str) -> None:
+    """`--runtime-version` parses with that release's Airflow (its own environment): `airflow.sdk`
+    DAGs, import errors with their line and import-time touches are reported on 3.1 and 3.2 too."""
+    project = write_project(tmp_path / f"on-{release}")
+    for relative in ("dags/syntax_error.py", "dags/missing_module.py", "dags/touches.py"):
+        (project / relative).write_text(PROBLEM_FILES[relative])
+    with (project / ".env").open("a") as dotenv:
+        dotenv.write(DOTENV_EXTRA)
+    status, out, _ = _parse("--project", str(project), "--json", "--runtime-version", release)
+    assert status == 1
+    by_file = _by_file(json.loads(out))
+    assert by_file["dags/syntax_error.py"]["status"] == "error"
+    assert by_file["dags/missing_module.py"]["status"] == "error"
+    assert "not_a_real_module_for_parse_tests" in json.dumps(by_file["dags/missing_module.py"]["errors"])
+    assert by_file["dags/touches.py"]["status"] == "ok"
+    assert by_file["dags/touches.py"]["touches"]["variables"]
+    assert sorted(set(DAG_IDS) - {dag for result in by_file.values() for dag in result["dag_ids"]}) == []
+    probe = "import airflow; print(airflow.__version__)"
+    state = Path(os.environ["ASTRO_RUNTIME_STATE_DIR"])
+    python = next(state.glob(f"projects/on-{release}-*/venvs/{release}-*/bin/python"))
+    version = subprocess.run([str(python), "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert version.strip().rsplit(".", 1)[0] == release.split("-")[0]
