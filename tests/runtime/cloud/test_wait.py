@@ -15,9 +15,9 @@ import requests
 
 from astronomer_runtime.cloud import archive
 from tests.astronomer_plugins.registration.airflow_stack import AirflowStack, migrated_database
-from tests.runtime.cloud.cli_support import run_cli
+from tests.runtime.cloud.cli_support import log_in, run_cli
 from tests.runtime.cloud.test_deploy import write_project
-from tests.support.control_plane import Tree, create_api_token, deployment_settings, make_tree
+from tests.support.control_plane import Tree, create_api_token, create_user, deployment_settings, make_tree
 from tests.support.servers import ControlPlaneServer, free_port, poll
 
 pytestmark = pytest.mark.integration
@@ -100,3 +100,27 @@ def test_deploy_wait_returns_once_the_deployment_parsed_the_new_version(
     )
     assert versions.status_code == 200, versions.text
     assert version in [v["bundle_version"] for v in versions.json()["dag_versions"]]
+
+    # A browser login's token is organization-wide and carries only the organization role: its deploy
+    # lands, but the deployment's Airflow refuses that token (401: it takes organization-wide audiences
+    # from API tokens only), and the wait says so at once instead of timing out.
+    member_home = tmp_path / "author-config"
+    roles = [{"scope": "workspace", "scope_id": tree.workspace_id, "role": "WORKSPACE_AUTHOR"}]
+    log_in(member_home, server, create_user(server, tree, "waiting-author@example.com", roles))
+    (project / "include" / "helpers.py").write_text("VALUE = 'second'\n")
+    refused = run_cli(
+        member_home,
+        "deploy",
+        "--project",
+        str(project),
+        "--deployment",
+        tree.deployment_id,
+        "--wait",
+        timeout=TIMEOUT,
+    )
+    assert refused.returncode == 1
+    assert refused.stdout.startswith("Deploy ")
+    assert refused.stderr.strip() == (
+        f"--wait: the deployment's Airflow at {stack.base_url} refused this login (HTTP 401) to read DAG "
+        "versions; a deployment or workspace API token (ASTRO_RUNTIME_API_TOKEN) carries the roles it checks"
+    )
