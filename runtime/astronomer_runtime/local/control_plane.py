@@ -16,6 +16,8 @@ from astronomer_runtime.local.supervisor import Component
 
 HEALTH_DEADLINE_SECONDS = 60.0
 AUTH_MANAGER = "astronomer_plugins.auth.manager.AstronomerAuthManager"
+DEPLOY_REFRESH_SECONDS = 5
+DEPLOYS_HELP = "DAGs from the control plane's deploys (as deployed), not the project's dags/"
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,9 @@ class LocalControlPlane:
     port: int = 8800
     host: str = "127.0.0.1"
     catalog_file: Path | None = None  # serves this catalog's update feed (default: versions.yaml)
+    # With deploys: Airflow's DAGs come from the deployment's DAG deploys (the image's control-plane
+    # bundle, versions kept in this folder) instead of the project's dags/.
+    bundle_storage: Path | None = None
 
     @property
     def url(self) -> str:
@@ -67,11 +72,28 @@ class LocalControlPlane:
             config.DEPLOYMENT_ID,
             config.AGENT_TOKEN_FILE,
         )
-        return {
+        settings = {
             "AIRFLOW__CORE__AUTH_MANAGER": AUTH_MANAGER,
             **{option.env_var: seeded[option.key] for option in seeded_options},
         }
+        if self.bundle_storage:
+            settings.update(deploy_bundle_settings(self.bundle_storage))
+        return settings
 
     def status_page(self) -> str:
         deployment_id = json.loads((self.data_dir / "deployment.json").read_text())["deployment_id"]
         return f"{self.url}/deployments/{deployment_id}/status"
+
+
+def deploy_bundle_settings(storage: Path, refresh_interval: int = DEPLOY_REFRESH_SECONDS) -> dict[str, str]:
+    """The image's one DAG bundle, `control-plane`, refreshed often (a developer waits on deploys),
+    with its versions kept across restarts; Airflow writes a changed DAG at once, not every 30 s."""
+    from astronomer_plugins.bundles import BUNDLE_NAME, ControlPlaneDagBundle
+
+    classpath = f"{ControlPlaneDagBundle.__module__.rsplit('.', 1)[0]}.{ControlPlaneDagBundle.__name__}"
+    bundle = {"name": BUNDLE_NAME, "classpath": classpath, "kwargs": {"refresh_interval": refresh_interval}}
+    return {
+        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps([bundle]),
+        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_STORAGE_PATH": str(storage),
+        "AIRFLOW__CORE__MIN_SERIALIZED_DAG_UPDATE_INTERVAL": "0",
+    }

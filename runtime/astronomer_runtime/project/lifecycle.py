@@ -24,6 +24,7 @@ from typing import Any
 
 from astronomer_runtime.catalog import Catalog
 from astronomer_runtime.errors import RuntimeToolError
+from astronomer_runtime.local.control_plane import DEPLOYS_HELP
 from astronomer_runtime.local.home import LocalHome
 from astronomer_runtime.local.project_env import DOTENV_FILE, read_dotenv
 from astronomer_runtime.local.runner import HEALTH_PATH, project_settings
@@ -146,6 +147,7 @@ def start(catalog: Catalog, args: argparse.Namespace) -> int:
     ]  # fmt: skip
     if not args.without_control_plane:
         command += ["--control-plane-port", str(args.control_plane_port)]
+        command += ["--deploys"] if args.deploys else []
     url = f"http://127.0.0.1:{args.port}"
     with open(log, "ab") as output:
         process = subprocess.Popen(
@@ -199,6 +201,7 @@ def _start_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8080, help="the api-server's port (default 8080)")
     parser.add_argument("--control-plane-port", type=int, default=8800, help="reference control plane port")
     parser.add_argument("--without-control-plane", action="store_true", help="no control plane")
+    parser.add_argument("--deploys", action="store_true", help=DEPLOYS_HELP)
 
 
 def add_command(verbs: Any) -> None:

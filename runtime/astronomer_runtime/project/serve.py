@@ -39,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
             data_dir=control_plane_dir(project),
             port=args.control_plane_port,
             catalog_file=args.catalog.resolve(),
+            bundle_storage=home.path / "dag-bundles" if args.deploys else None,
         )
     return runner.run(home, runtime_version=release.name, control_plane=control_plane)
 
