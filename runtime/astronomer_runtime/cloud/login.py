@@ -23,6 +23,7 @@ from astronomer_runtime.cloud.errors import LoginFailed
 
 CLIENT_ID = "astro-runtime-cli"  # the control plane's public client for command lines
 CALLBACK_PATH = "/callback"
+CONNECTION_TIMEOUT = 5.0  # seconds a connection to the listener may take to send its request
 DONE_PAGE = (
     b"<!doctype html><html><head><meta charset='utf-8'><title>astro-runtime</title></head>"
     b"<body><p>%s You can close this window.</p></body></html>"
@@ -66,6 +67,8 @@ class _Outcome:
 
 def _handler(outcome: _Outcome) -> type[http.server.BaseHTTPRequestHandler]:
     class Callback(http.server.BaseHTTPRequestHandler):
+        timeout = CONNECTION_TIMEOUT  # a connection that sends nothing cannot hold the one-shot listener
+
         def do_GET(self) -> None:  # noqa: N802 (http.server's name)
             parts = urlsplit(self.path)
             if parts.path != CALLBACK_PATH:

@@ -4,6 +4,7 @@ HTTP client plays the browser), its loopback listener, and an API token from the
 from __future__ import annotations
 
 import json
+import socket
 import stat
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
@@ -93,6 +94,17 @@ def test_other_paths_on_the_listener_do_not_end_the_login(
     redirect = parse_qs(urlsplit(authorize_url).query)["redirect_uri"][0]
     assert requests.get(redirect.replace("/callback", "/favicon.ico"), timeout=10).status_code == 404
     assert browser(server, authorize_url, author).status_code == 200
+    process.communicate(timeout=60)
+    assert process.returncode == 0
+
+
+def test_a_silent_connection_does_not_hold_the_listener(
+    server: ControlPlaneServer, author: str, config_home: Path
+) -> None:
+    process, authorize_url = start_login(config_home, server.url)
+    redirect = urlsplit(parse_qs(urlsplit(authorize_url).query)["redirect_uri"][0])
+    with socket.create_connection((redirect.hostname, redirect.port), timeout=10):  # sends nothing
+        assert browser(server, authorize_url, author).status_code == 200
     process.communicate(timeout=60)
     assert process.returncode == 0
 
