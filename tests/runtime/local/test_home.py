@@ -42,3 +42,28 @@ def test_astronomer_settings_are_named_by_their_declarations(tmp_path: Path, mon
     assert ours >= {config.RUNTIME_VERSION.env_var, config.OFFLINE_FEED_FILE.env_var}
     assert ours <= {option.env_var for option in config.OPTIONS}
     assert env[config.RUNTIME_VERSION.env_var] == "3.3-2"
+
+
+def test_deploy_mode_hands_airflow_the_control_plane_bundle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`--deploys`: the settings the local control plane adds are ones Airflow's own bundle manager
+    turns into the image's control-plane bundle (refreshed every 5 s, versions under AIRFLOW_HOME)."""
+    import json
+
+    from airflow.dag_processing.bundles.manager import DagBundlesManager
+
+    from astronomer_plugins.bundles import BUNDLE_NAME, ControlPlaneDagBundle
+    from astronomer_runtime.local.control_plane import LocalControlPlane
+
+    data = tmp_path / "control-plane"
+    data.mkdir()
+    seeded = {"control_plane_url": "http://127.0.0.1:9", "organization_id": "org", "workspace_id": "ws",
+              "deployment_id": "dep", "agent_token_file": str(tmp_path / "token")}  # fmt: skip
+    (data / "deployment.json").write_text(json.dumps(seeded))
+    storage = tmp_path / "airflow" / "dag-bundles"
+    settings = LocalControlPlane(data_dir=data, bundle_storage=storage).airflow_settings()
+    assert "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST" not in LocalControlPlane(data_dir=data).airflow_settings()
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    bundle = DagBundlesManager().get_bundle(BUNDLE_NAME)
+    assert isinstance(bundle, ControlPlaneDagBundle)
+    assert (bundle.refresh_interval, bundle.path) == (5, storage / BUNDLE_NAME / "current")
