@@ -3,10 +3,14 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import requests
@@ -19,17 +23,38 @@ pytestmark = pytest.mark.integration
 MIB = 1024 * 1024
 
 
+YANKED = "3.1-1"  # yanked in the feed this module's control plane serves
+
+
 @dataclass
 class SmallLimitsControlPlane(ControlPlaneServer):
-    """The control plane with 1 MiB bundles, 2 MiB unpacked: the limits are reached with small bodies."""
+    """The control plane with 1 MiB bundles, 2 MiB unpacked (the limits are reached with small
+    bodies), serving the catalog's feed with one release yanked."""
+
+    feed_file: Path | None = None
 
     def command(self, *args: str) -> list[str]:
-        return super().command("--max-bundle-mib", "1", "--max-bundle-unpacked-mib", "2", *args)
+        limits = ["--max-bundle-mib", "1", "--max-bundle-unpacked-mib", "2"]
+        feed = ["--feed-file", str(self.feed_file)] if self.feed_file else []
+        return super().command(*limits, *feed, *args)
+
+
+def yanked_feed(path: Path) -> Path:
+    """The catalog's update feed (as `astro-runtime feed` prints it) with YANKED marked yanked."""
+    printed = subprocess.run(
+        [sys.executable, "-m", "astronomer_runtime", "feed"], capture_output=True, text=True, timeout=60
+    )
+    assert printed.returncode == 0, printed.stderr
+    feed = json.loads(printed.stdout)
+    feed["runtimeVersionsV3"][YANKED]["metadata"]["yanked"] = True
+    path.write_text(json.dumps(feed))
+    return path
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlaneServer]:
-    instance = SmallLimitsControlPlane(tmp_path_factory.mktemp("cp") / "data")
+    base = tmp_path_factory.mktemp("cp")
+    instance = SmallLimitsControlPlane(base / "data", feed_file=yanked_feed(base / "feed.json"))
     instance.start()
     try:
         yield instance
@@ -290,3 +315,97 @@ def test_members_read_history_and_strangers_see_nothing(server: ControlPlaneServ
         )
         assert response.status_code == 404, response.text
     assert requests.get(deploys_url(server, tree), timeout=30).status_code == 401
+
+
+def test_history_is_newest_first_and_rollback_serves_the_old_bundle(
+    server: ControlPlaneServer, tree: Tree
+) -> None:
+    first, second = dag_bundle("one"), dag_bundle("two")
+    one = upload(server, tree, first, description="one").json()
+    two = upload(server, tree, second, description="two").json()
+    assert agent_get(server, tree, "/bundle").json()["version"] == sha256(second)
+
+    rolled = requests.post(
+        f"{deploys_url(server, tree)}/{one['id']}/rollback",
+        params={"description": "back to one"},
+        headers={"Authorization": f"Bearer {server.admin_token}"},
+        timeout=30,
+    )
+    assert rolled.status_code == 201, rolled.text
+    back = rolled.json()
+    assert back["id"] not in (one["id"], two["id"])
+    assert (back["kind"], back["rollback_of"], back["description"]) == ("dag", one["id"], "back to one")
+    assert back["bundle"]["version"] == sha256(first) and back["bundle"]["deploy_id"] == back["id"]
+
+    current = agent_get(server, tree, "/bundle").json()
+    assert (current["version"], current["deploy_id"]) == (sha256(first), back["id"])
+    assert agent_get(server, tree, f"/bundles/{sha256(first)}").content == first
+    listing = server.admin().get(deploys_url(server, tree), timeout=30).json()
+    assert [d["id"] for d in listing] == [back["id"], two["id"], one["id"]]
+    agent_listing = agent_get(server, tree, "/deploys").json()
+    assert [d["id"] for d in agent_listing] == [back["id"], two["id"], one["id"]]
+    assert stored_files(server).count(f"{sha256(first)}.tar.gz") == 1  # stored once, deployed twice
+
+
+def image_body(runtime_version: str, **extra: str) -> dict[str, str]:
+    return {
+        "reference": "registry.example.com/acme/airflow:2026-12-01",
+        "digest": "sha256:" + "ab" * 32,
+        "runtime_version": runtime_version,
+        **extra,
+    }
+
+
+@pytest.mark.parametrize(
+    ("runtime_version", "reason"),
+    [("9.9-9", "not a Runtime release the catalog knows"), (YANKED, "is yanked")],
+)
+def test_image_deploy_of_unknown_or_yanked_release_is_refused(
+    server: ControlPlaneServer, tree: Tree, runtime_version: str, reason: str
+) -> None:
+    response = server.admin().post(
+        f"{deploys_url(server, tree)}/image", json=image_body(runtime_version), timeout=30
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["field"] == "runtime_version"
+    assert reason in response.json()["error"]["message"]
+    assert server.admin().get(deploys_url(server, tree), timeout=30).json() == []
+    deployment = server.admin().get(
+        f"{server.url}/v1/organizations/{tree.organization_id}/deployments/{tree.deployment_id}", timeout=30
+    )
+    assert deployment.json()["runtime_version"] == "3.3-2"
+
+
+def test_image_deploy_moves_the_runtime_version_and_cannot_be_rolled_back(
+    server: ControlPlaneServer, tree: Tree
+) -> None:
+    author = create_api_token(server, tree, "workspace", "WORKSPACE_AUTHOR")[1]
+    headers = {"Authorization": f"Bearer {author}"}
+    created = requests.post(
+        f"{deploys_url(server, tree)}/image",
+        json=image_body("3.2-1", description="pin 3.2"),
+        headers=headers,
+        timeout=30,
+    )
+    assert created.status_code == 201, created.text
+    deploy = created.json()
+    assert (deploy["kind"], deploy["bundle"], deploy["description"]) == ("image", None, "pin 3.2")
+    assert deploy["image"] == {k: image_body("3.2-1")[k] for k in ("reference", "digest", "runtime_version")}
+    deployment = server.admin().get(
+        f"{server.url}/v1/organizations/{tree.organization_id}/deployments/{tree.deployment_id}", timeout=30
+    )
+    assert deployment.json()["runtime_version"] == "3.2-1"
+    assert agent_get(server, tree, "").json()["runtime_version"] == "3.2-1"
+    assert agent_get(server, tree, "/bundle").status_code == 404  # an image deploy is no DAG deploy
+    refused = requests.post(
+        f"{deploys_url(server, tree)}/{deploy['id']}/rollback", headers=headers, timeout=30
+    )
+    assert refused.status_code == 422 and "only DAG deploys" in refused.json()["error"]["message"]
+    member = create_api_token(server, tree, "workspace", "WORKSPACE_MEMBER")[1]
+    forbidden = requests.post(
+        f"{deploys_url(server, tree)}/image",
+        json=image_body("3.2-1"),
+        headers={"Authorization": f"Bearer {member}"},
+        timeout=30,
+    )
+    assert forbidden.status_code == 403
