@@ -134,9 +134,16 @@ def cmd_dev(catalog: Catalog, args: argparse.Namespace) -> int:
             data_dir=home.path.parent / "control-plane",
             port=args.control_plane_port,
             catalog_file=args.catalog.resolve(),
+            bundle_storage=home.path / "dag-bundles" if args.deploys else None,
         )
     )
-    return runner.run(home, runtime_version=release.name, control_plane=control_plane)
+    celery = None
+    if args.executor == "celery":
+        from astronomer_runtime.local.celery import LocalCelery
+
+        ports = {"postgres_port": args.postgres_port, "redis_port": args.redis_port}
+        celery = LocalCelery(root=home.path.parent / "celery", workers=args.workers, **ports)
+    return runner.run(home, runtime_version=release.name, control_plane=control_plane, celery=celery)
 
 
 def cmd_control_plane(catalog: Catalog, args: argparse.Namespace) -> int:
@@ -169,6 +176,8 @@ def _date(value: str) -> dt.date:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from astronomer_runtime.local import control_plane as local_control_plane
+
     parser = argparse.ArgumentParser(prog="astro-runtime", description=__doc__)
     parser.add_argument(
         "--catalog", type=Path, default=paths.CATALOG_FILE, help="catalog file (default: versions.yaml)"
@@ -226,6 +235,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="Astro-layout project to run: its dags/, plugins/ and include/ (default: this checkout)",
     )
     dev.add_argument("--without-control-plane", action="store_true", help="plain Airflow, no control plane")
+    dev.add_argument("--deploys", action="store_true", help=local_control_plane.DEPLOYS_HELP)
+    dev.add_argument(
+        "--executor",
+        choices=("local", "celery"),
+        default="local",
+        help="local: LocalExecutor on SQLite (default); celery: CeleryExecutor with PostgreSQL, Redis and "
+        "Celery workers (Debian's postgresql and redis-server packages)",
+    )
+    dev.add_argument("--workers", type=int, default=2, help="Celery workers (--executor celery)")
+    dev.add_argument("--postgres-port", type=int, default=8832, help="PostgreSQL port (--executor celery)")
+    dev.add_argument("--redis-port", type=int, default=8879, help="Redis port (--executor celery)")
     dev.set_defaults(handler=cmd_dev)
 
     from astronomer_control_plane.cli import add_commands as add_control_plane_commands

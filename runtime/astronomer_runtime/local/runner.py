@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TextIO
 
+from astronomer_runtime.local import celery as local_celery
+from astronomer_runtime.local.celery import LocalCelery, LocalCeleryError
 from astronomer_runtime.local.control_plane import LocalControlPlane
 from astronomer_runtime.local.home import ADMIN_USER, LocalHome, environment, owned_settings, prepare
 from astronomer_runtime.local.project_env import (
@@ -149,6 +151,7 @@ def run(
     runtime_version: str,
     control_plane: LocalControlPlane | None,
     output: TextIO = sys.stdout,
+    celery: LocalCelery | None = None,
 ) -> int:
     """The control plane boots (unless None) while the database migrates (skipped when already done
     for this release); then the control plane is seeded, the project's airflow_settings.yaml applied,
@@ -167,12 +170,23 @@ def run(
     sources = layered({}, dotenv, os.environ)
     _report_replaced(replaced(owned_settings(home, runtime_version=runtime_version), sources), output)
     supervisor = Supervisor(environment(home, runtime_version=runtime_version, dotenv=dotenv), output=output)
+    if celery:  # PostgreSQL + Redis + Celery workers (local/celery.py)
+        try:
+            celery.check(home.python)
+            celery.initialize()
+        except LocalCeleryError as exc:
+            output.write(f"error: {exc}\nNothing was started.\n")
+            return 1
+        _report_replaced(replaced(celery.airflow_settings(), sources), output)
+        supervisor.environment = {**supervisor.environment, **celery.airflow_settings()}
     stopping = threading.Event()
     previous = {
         signum: signal.signal(signum, lambda *_: stopping.set()) for signum in (signal.SIGINT, signal.SIGTERM)
     }
     try:
         output.write(f"Astronomer Runtime {runtime_version} (local), AIRFLOW_HOME={home.path}\n")
+        if celery and not local_celery.start(celery, supervisor, stopping, output):
+            return 0 if stopping.is_set() else 1
         if control_plane:
             supervisor.start([control_plane.serve()])
         code = _migrate(home, runtime_version, supervisor, output)
@@ -189,7 +203,7 @@ def run(
                 return code
         if stopping.is_set():
             return 0
-        supervisor.start(components(home))
+        supervisor.start(components(home) + (celery.worker_components(home.airflow) if celery else []))
         threading.Thread(
             target=_announce_when_healthy, args=(home, control_plane, output, stopping), daemon=True
         ).start()
