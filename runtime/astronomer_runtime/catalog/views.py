@@ -41,15 +41,20 @@ class ReleaseDiff:
         return [change for change in self.changes if change.kind == kind]
 
 
+def crossed(catalog: Catalog, old: Release, new: Release) -> list[Release]:
+    """The releases a move between `old` and `new` crosses, in either direction: every release after
+    the older one, up to and including the newer one, oldest first."""
+    low, high = sorted((old, new), key=lambda release: release.sort_key)
+    return [release for release in catalog.releases if low.sort_key < release.sort_key <= high.sort_key]
+
+
 def diff(catalog: Catalog, old: Release, new: Release) -> ReleaseDiff:
-    """What moving from `old` to `new` changes; a migration is needed when any release after the
-    older one, up to the newer one, needs one (in either direction)."""
+    """What moving from `old` to `new` changes; a migration is needed when any release crossed needs one."""
     changes = [VersionChange("apache-airflow", old.airflow, new.airflow)]
     for name in sorted(set(old.providers) | set(new.providers)):
         changes.append(VersionChange(name, old.providers.get(name), new.providers.get(name)))
-    low, high = sorted((old, new), key=lambda release: release.sort_key)
-    crossed = [release for release in catalog.releases if low.sort_key < release.sort_key <= high.sort_key]
-    return ReleaseDiff(old, new, changes, any(release.db_migration for release in crossed))
+    migration = any(release.db_migration for release in crossed(catalog, old, new))
+    return ReleaseDiff(old, new, changes, migration)
 
 
 def feed(catalog: Catalog) -> RuntimeFeed:

@@ -23,12 +23,12 @@ def project_argument(parser: argparse.ArgumentParser) -> None:
 
 def add_commands(commands: Any) -> argparse.ArgumentParser:
     """Add `project` and its verbs to the main parser's sub-commands."""
-    from astronomer_runtime.project import command, init, lifecycle, logs, parse, testing
+    from astronomer_runtime.project import command, init, lifecycle, logs, parity, parse, testing, upgrade
 
     project = commands.add_parser(
         "project", help="a customer's Astro project: init, start/stop/restart, logs, run, parse, pytest"
     )
     verbs = project.add_subparsers(dest="verb", required=True, metavar="VERB")
-    for module in (init, lifecycle, logs, command, parse, testing):
+    for module in (init, lifecycle, logs, command, parse, testing, upgrade, parity):
         module.add_command(verbs)
     return project

@@ -19,7 +19,7 @@ Before the first DAG file is imported it instruments the process:
 Protocol: one JSON object per line on the descriptor given by `--report-fd`:
     {"event": "files", "files": [...]}      every file Airflow would parse, in order
     {"event": "start", "file": ...}         before one is imported
-    {"event": "file", "file": ..., ...}     its result
+    {"event": "file", "file": ..., ...}     its result (with `--structure`: "dags", each DAG's shape)
     {"event": "fatal", "error": ...}        Airflow itself could not be set up
 """
 
@@ -260,16 +260,34 @@ def _list_files(dags: str, safe_mode: bool) -> list[str]:
     return [str(path) for path in get_importer_registry().list_dag_files(dags, safe_mode=safe_mode)]
 
 
-def _serialize(dag: Any) -> None:
+def _serialize(dag: Any) -> dict[str, Any]:
     """What the dag-processor does next: a DAG that does not serialize is an import error."""
     try:
         from airflow.serialization.serialized_objects import DagSerialization as serializer
     except ImportError:
         from airflow.serialization.serialized_objects import SerializedDAG as serializer  # type: ignore[assignment]
-    serializer.to_dict(dag)
+    return dict(serializer.to_dict(dag))
 
 
-def _parse_one(bag: Any, path: str, safe_mode: bool, timeout: float, touches: Touches) -> dict[str, Any]:
+def _structure(dag: Any, serialized: dict[str, Any]) -> dict[str, Any]:
+    """The DAG's shape for `upgrade-test`: the schedule and the operator classes as serialized (the
+    same names on every Airflow line, where the live classes moved, e.g. timetables into airflow.sdk),
+    and each task's upstream task ids."""
+    data = serialized.get("dag", serialized)
+    operators = {}
+    for entry in data.get("tasks", []):
+        task = entry.get("__var", entry)
+        operators[task.get("task_id")] = f"{task.get('_task_module')}.{task.get('task_type')}"
+    tasks = {
+        task.task_id: {"operator": operators.get(task.task_id), "upstream": sorted(task.upstream_task_ids)}
+        for task in dag.tasks
+    }
+    return {"schedule": data.get("timetable"), "tasks": tasks}
+
+
+def _parse_one(
+    bag: Any, path: str, safe_mode: bool, timeout: float, touches: Touches, structure: bool = False
+) -> dict[str, Any]:
     from airflow.utils.file import might_contain_dag
 
     relative = touches.relative(path)
@@ -279,11 +297,15 @@ def _parse_one(bag: Any, path: str, safe_mode: bool, timeout: float, touches: To
     started = time.perf_counter()
     found = bag.process_file(path, only_if_updated=False, safe_mode=safe_mode)
     errors: list[dict[str, Any]] = []
+    shapes: dict[str, Any] = {}
     for dag in found:
         try:
-            _serialize(dag)
+            serialized = _serialize(dag)
         except Exception as exc:
             errors.append({"message": f"DAG {dag.dag_id!r} does not serialize: {type(exc).__name__}: {exc}"})
+        else:
+            if structure:
+                shapes[dag.dag_id] = _structure(dag, serialized)
     seconds = time.perf_counter() - started
     seen = touches.end()
     for text in bag.import_errors.values():
@@ -294,7 +316,7 @@ def _parse_one(bag: Any, path: str, safe_mode: bool, timeout: float, touches: To
             errors.append({"message": str(text).strip().splitlines()[-1], "traceback": str(text)})
     bag.import_errors.clear()
     timed_out = any(error.get("timeout") for error in errors)
-    return {
+    result = {
         "file": relative,
         "status": "timeout" if timed_out else "error" if errors else "ok",
         "seconds": round(seconds, 3),
@@ -303,6 +325,9 @@ def _parse_one(bag: Any, path: str, safe_mode: bool, timeout: float, touches: To
         "errors": errors,
         "touches": seen,
     }
+    if structure:
+        result["dags"] = shapes
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -310,6 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--project", required=True)
     parser.add_argument("--dags", required=True)
     parser.add_argument("--report-fd", type=int, required=True)
+    parser.add_argument("--structure", action="store_true", help="add each DAG's shape (upgrade-test)")
     args = parser.parse_args(argv)
     report = os.fdopen(args.report_fd, "w", encoding="utf-8")
     project, dags = os.path.abspath(args.project), os.path.abspath(args.dags)
@@ -335,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     for path in files:
         timeout = float(settings.get_dagbag_import_timeout(path))
         _emit(report, event="start", file=touches.relative(path), timeout_seconds=timeout)
-        _emit(report, event="file", **_parse_one(bag, path, safe_mode, timeout, touches))
+        _emit(report, event="file", **_parse_one(bag, path, safe_mode, timeout, touches, args.structure))
     return 0
 
 

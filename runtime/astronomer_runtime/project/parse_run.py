@@ -51,9 +51,10 @@ def _read_events(stream: Any, events: queue.Queue[dict[str, Any] | None]) -> Non
 
 
 def run_probe(
-    project: Path, *, python: str, runtime_version: str, grace: float = GRACE_SECONDS
+    project: Path, *, python: str, runtime_version: str, grace: float = GRACE_SECONDS, structure: bool = False
 ) -> list[dict[str, Any]]:
-    """One result per file under the project's `dags/` that Airflow would parse, in Airflow's order."""
+    """One result per file under the project's `dags/` that Airflow would parse, in Airflow's order;
+    `structure` adds each DAG's shape ("dags": schedule, tasks, operators, upstream ids)."""
     require_dags(project)
     with tempfile.TemporaryDirectory(prefix="astro-runtime-parse-") as scratch:
         home = Path(scratch) / "airflow"
@@ -66,6 +67,7 @@ def run_probe(
         bootstrap = "import sys, runpy; sys.path.pop(0); sys.argv.pop(0); runpy.run_path(sys.argv[0], run_name='__main__')"  # noqa: E501
         command = [python, "-c", bootstrap, parse_probe.__file__, "--project", str(project)]
         command += ["--dags", str(project / "dags"), "--report-fd", str(write_end)]
+        command += ["--structure"] if structure else []
         with open(log_path, "wb") as log:
             child = subprocess.Popen(
                 command, env=env, cwd=scratch, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
