@@ -140,11 +140,9 @@ def start(catalog: Catalog, args: argparse.Namespace) -> int:
     log.parent.mkdir(parents=True, exist_ok=True)
     if log.exists():
         log.replace(log.with_suffix(".log.1"))
-    command = [
-        sys.executable, "-m", "astronomer_runtime.project.serve", "--project", str(project),
-        "--release", release.release.name, "--python", str(environment.python), "--port", str(args.port),
-        "--catalog", str(args.catalog.resolve()),
-    ]  # fmt: skip
+    serve = [sys.executable, "-m", "astronomer_runtime.project.serve", "--project", str(project)]
+    what = ["--release", release.release.name, "--python", str(environment.python), "--port", str(args.port)]
+    command = [*serve, *what, "--catalog", str(args.catalog.resolve())]
     if not args.without_control_plane:
         command += ["--control-plane-port", str(args.control_plane_port)]
         command += ["--deploys"] if args.deploys else []

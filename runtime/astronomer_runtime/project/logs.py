@@ -18,8 +18,16 @@ from astronomer_runtime.errors import RuntimeToolError
 from astronomer_runtime.project.cli import project_argument
 from astronomer_runtime.project.state import RunRecord, log_file
 
-COMPONENTS = ("control-plane", "seed", "db-migrate", "settings", "api-server", "scheduler", "dag-processor",
-              "triggerer")  # fmt: skip
+COMPONENTS = (
+    "control-plane",
+    "seed",
+    "db-migrate",
+    "settings",
+    "api-server",
+    "scheduler",
+    "dag-processor",
+    "triggerer",
+)
 
 
 def matches(line: str, component: str | None) -> bool:

@@ -33,10 +33,8 @@ def missing_on_host(names: list[str]) -> list[str] | None:
         return []
     if shutil.which("dpkg-query") is None:
         return None
-    result = subprocess.run(
-        ["dpkg-query", "-W", "-f=${Package} ${db:Status-Status}\n", *names],
-        capture_output=True, text=True, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
+    query = ["dpkg-query", "-W", "-f=${Package} ${db:Status-Status}\n", *names]
+    result = subprocess.run(query, capture_output=True, text=True, stdin=subprocess.DEVNULL)
     installed = {
         line.split()[0].split(":")[0] for line in result.stdout.splitlines() if line.endswith(" installed")
     }

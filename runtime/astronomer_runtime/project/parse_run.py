@@ -70,9 +70,15 @@ def run_probe(
         command += ["--structure"] if structure else []
         with open(log_path, "wb") as log:
             child = subprocess.Popen(
-                command, env=env, cwd=scratch, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                pass_fds=(write_end,), start_new_session=True,
-            )  # fmt: skip
+                command,
+                env=env,
+                cwd=scratch,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                pass_fds=(write_end,),
+                start_new_session=True,
+            )
         os.close(write_end)
         try:
             return _collect(child, os.fdopen(read_end, encoding="utf-8"), log_path, grace)
@@ -123,19 +129,22 @@ def _collect(
 
 
 def _hung(name: str, seconds: float, grace: float) -> dict[str, Any]:
-    return {
-        "file": name, "status": "timeout", "seconds": None, "timeout_seconds": seconds, "dag_ids": [],
-        "errors": [{"message": f"still importing {grace:g}s past the import timeout; the parse was stopped"}],
-        "touches": {},
-    }  # fmt: skip
+    message = f"still importing {grace:g}s past the import timeout; the parse was stopped"
+    result: dict[str, Any] = {
+        "file": name,
+        "status": "timeout",
+        "seconds": None,
+        "timeout_seconds": seconds,
+        "dag_ids": [],
+    }
+    return {**result, "errors": [{"message": message}], "touches": {}}
 
 
 def _died(name: str, returncode: int) -> dict[str, Any]:
     how = f"signal {-returncode}" if returncode < 0 else f"exit status {returncode}"
-    return {
-        "file": name, "status": "error", "seconds": None, "dag_ids": [],
-        "errors": [{"message": f"the parse process ended ({how}) while importing this file"}], "touches": {},
-    }  # fmt: skip
+    message = f"the parse process ended ({how}) while importing this file"
+    result: dict[str, Any] = {"file": name, "status": "error", "seconds": None, "dag_ids": []}
+    return {**result, "errors": [{"message": message}], "touches": {}}
 
 
 def _not_parsed(name: str, hung: str | None) -> dict[str, Any]:

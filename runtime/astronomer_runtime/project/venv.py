@@ -189,44 +189,55 @@ def _conflict_lines(requirements: str, output: str) -> list[str]:
     return named
 
 
+def _check_lines(path: Path, project: Path, release: ProjectRelease, requirements: str) -> None:
+    """The image build's line checks (requirements_check.py), run with the environment's Python on a
+    copy of the file with Windows line ends removed, as the image reads it."""
+    with tempfile.TemporaryDirectory(prefix="astro-runtime-req-") as scratch:
+        normalized = Path(scratch) / REQUIREMENTS
+        normalized.write_text(requirements)
+        arguments = [
+            str(normalized),
+            str(project / REQUIREMENTS),
+            str(path / "constraints.txt"),
+            release.release.name,
+        ]
+        check = subprocess.run(
+            [str(path / "bin" / "python"), str(REQUIREMENTS_CHECK), *arguments],
+            capture_output=True,
+            text=True,
+        )
+    if check.returncode != 0:
+        raise ProjectVenvError(
+            f"{check.stderr.strip()}\nNothing was installed; fix the lines and start again."
+        )
+
+
 def _apply_project_layer(
     path: Path, project: Path, release: ProjectRelease, base: list[str], uv: str
 ) -> None:
-    """requirements.txt on top of the recorded base: the base is restored first (extras of an earlier
-    requirements.txt removed), then the file is checked and installed under the constraint."""
+    """requirements.txt on top of the recorded base: checked, the base restored (extras of an earlier
+    requirements.txt removed), then installed under the constraint, from the project's folder so that
+    relative paths in the file resolve as in the image."""
     python = ["--python", str(path / "bin" / "python")]
     requirements = normalized_requirements(project)
-    with tempfile.TemporaryDirectory(prefix="astro-runtime-req-") as scratch:
-        # Next to nothing else: relative paths in requirements.txt resolve from the project (cwd below).
-        normalized = Path(scratch) / REQUIREMENTS
-        normalized.write_text(requirements)
-        check = subprocess.run(
-            [str(path / "bin" / "python"), str(REQUIREMENTS_CHECK), str(normalized),
-             str(project / REQUIREMENTS), str(path / "constraints.txt"), release.release.name],
-            capture_output=True, text=True,
-        )  # fmt: skip
-        if check.returncode != 0:
-            raise ProjectVenvError(
-                f"{check.stderr.strip()}\nNothing was installed; fix the lines and start again."
-            )
-        frozen = Path(scratch) / "base.txt"
-        frozen.write_text("\n".join(base) + "\n")
-        _run([uv, "pip", "sync", "--quiet", *python, str(frozen)], "restoring the base")
-        if not any(line.strip() and not line.lstrip().startswith("#") for line in requirements.splitlines()):
-            return
-        result = subprocess.run(
-            [uv, "pip", "install", "--quiet", *python, "-r", str(normalized), "--constraint",
-             str(path / "constraints.txt")],
-            capture_output=True, text=True, cwd=project, stdin=subprocess.DEVNULL,
-        )  # fmt: skip
-        if result.returncode != 0:
-            lines = _conflict_lines(requirements, result.stderr)
-            where = ("\n" + "\n".join(f"  {line}" for line in lines)) if lines else ""
-            raise ProjectVenvError(
-                f"{project / REQUIREMENTS} cannot be installed on Runtime {release.release.name} "
-                f"(Airflow {release.release.airflow}, under the image's constraint):{where}\n"
-                f"{result.stderr.strip()}\nFix or loosen the lines named; the project layer is not used."
-            )
+    _check_lines(path, project, release, requirements)
+    with tempfile.NamedTemporaryFile("w", prefix="astro-runtime-base-", suffix=".txt") as frozen:
+        frozen.write("\n".join(base) + "\n")
+        frozen.flush()
+        _run([uv, "pip", "sync", "--quiet", *python, frozen.name], "restoring the base")
+    if not any(line.strip() and not line.lstrip().startswith("#") for line in requirements.splitlines()):
+        return
+    constraint = ["--constraint", str(path / "constraints.txt")]
+    install = [uv, "pip", "install", "--quiet", *python, "-r", str(project / REQUIREMENTS), *constraint]
+    result = subprocess.run(install, capture_output=True, text=True, cwd=project, stdin=subprocess.DEVNULL)
+    if result.returncode != 0:
+        lines = _conflict_lines(requirements, result.stderr)
+        where = ("\n" + "\n".join(f"  {line}" for line in lines)) if lines else ""
+        raise ProjectVenvError(
+            f"{project / REQUIREMENTS} cannot be installed on Runtime {release.release.name} "
+            f"(Airflow {release.release.airflow}, under the image's constraint):{where}\n"
+            f"{result.stderr.strip()}\nFix or loosen the lines named; the project layer is not used."
+        )
     _run([uv, "pip", "check", *python], "checking the environment (uv pip check)")
 
 
