@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import signal
 import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -57,6 +58,34 @@ def test_the_locked_celery_runs_the_celery_provider() -> None:
     assert celery_provider_imports()
 
 
+class StatsdLines:
+    """A UDP socket on 127.0.0.1 that keeps every statsd line it receives (a thread reads it)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.lines: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                packet = self.sock.recv(65535)
+            except OSError:
+                return
+            self.lines.extend(packet.decode(errors="replace").splitlines())
+
+
+@pytest.fixture(scope="module")
+def statsd() -> Iterator[StatsdLines]:
+    receiver = StatsdLines()
+    try:
+        yield receiver
+    finally:
+        receiver.sock.close()
+
+
 @pytest.fixture(scope="module")
 def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlaneServer]:
     server = ControlPlaneServer(tmp_path_factory.mktemp("celery") / "control-plane").start()
@@ -78,9 +107,16 @@ def stack(
     redis_server: RedisServer,
     control_plane: ControlPlaneServer,
     tree: Tree,
+    statsd: StatsdLines,
 ) -> Iterator[CeleryStack]:
     """scheduler + dag-processor + triggerer + api-server, workers `alpha` and `beta` on their queues."""
-    settings = deployment_settings(control_plane, tree, AIRFLOW__ASTRONOMER__HEARTBEAT_INTERVAL=str(INTERVAL))
+    settings = deployment_settings(
+        control_plane,
+        tree,
+        AIRFLOW__ASTRONOMER__HEARTBEAT_INTERVAL=str(INTERVAL),
+        AIRFLOW__ASTRONOMER__STATSD_HOST="127.0.0.1",
+        AIRFLOW__ASTRONOMER__STATSD_PORT=str(statsd.port),
+    )
     stack = CeleryStack(
         Path(tmp_path_factory.mktemp("celery-stack")),
         postgres_server.create_database("airflow_celery"),
@@ -142,6 +178,20 @@ def test_a_fanout_across_two_queues_runs_on_the_workers_of_those_queues(stack: C
     assert {task_id: worker for task_id, worker in ran_on.items()} == {
         task_id: task_id.split("_")[1] for task_id in ran_on
     }
+
+
+def test_task_metrics_from_the_workers_carry_the_worker_tags(statsd: StatsdLines, tree: Tree) -> None:
+    """Each task runner in a Celery worker counts its outcome and sends it tagged as a worker of
+    this deployment (DogStatsD tags)."""
+
+    def outcomes() -> list[str]:
+        return [line for line in statsd.lines if line.startswith("airflow.astronomer.task.outcome:")]
+
+    poll(lambda: len(outcomes()) >= 6, timeout=60, interval=0.5, what="six task outcome metrics")
+    for line in outcomes():
+        tags = set(line.split("|#", 1)[1].split(","))
+        assert {"component:worker", f"deployment:{tree.deployment_id}", "dag_id:celery_fanout"} <= tags, line
+        assert {f"organization:{tree.organization_id}", f"workspace:{tree.workspace_id}"} <= tags, line
 
 
 def test_each_worker_registers_as_a_worker_with_its_queues_and_concurrency(
