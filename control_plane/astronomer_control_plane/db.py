@@ -68,9 +68,10 @@ def make_private_sqlite_files(url: str) -> None:
 
 
 def create_schema(engine: Engine) -> None:
-    from astronomer_control_plane import orm  # noqa: F401 - registers the tables
+    """The current tables: new ones created, existing ones brought up to date (migrations.py)."""
+    from astronomer_control_plane import migrations
 
-    Base.metadata.create_all(engine)
+    migrations.upgrade(engine)
 
 
 @contextmanager

@@ -48,8 +48,12 @@ class DeploymentIn(_In):
     workspace_id: str = Field(min_length=1, max_length=40)
     runtime_version: str = Field(min_length=1, max_length=64, pattern=r"^\d+\.\d+-\d+$")
     base_url: str = Field(min_length=1, max_length=2048, pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$")
-    cluster: str = Field(default="local", min_length=1, max_length=200)
-    region: str = Field(default="local", min_length=1, max_length=100)
+    cluster_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=40,
+        description="A cluster of the organization (default: its `local` cluster, made when missing).",
+    )
 
     @field_validator("base_url")
     @classmethod
@@ -62,10 +66,33 @@ class DeploymentOut(_Out):
     organization_id: str
     workspace_id: str
     name: str
-    cluster: str
-    region: str
+    cluster_id: str | None
+    cluster: str = Field(description="The cluster's name.")
+    region: str = Field(description="The cluster's region.")
     runtime_version: str
     base_url: str
+    created_at: dt.datetime
+
+
+ClusterKind = Literal["local", "kubernetes"]
+
+
+class ClusterIn(_In):
+    name: str = Name
+    cloud_provider: str = Field(
+        min_length=1, max_length=40, pattern=r"^[a-z0-9][a-z0-9-]*$", examples=["aws"]
+    )
+    region: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    kind: ClusterKind
+
+
+class ClusterOut(_Out):
+    id: str
+    organization_id: str
+    name: str
+    cloud_provider: str
+    region: str
+    kind: ClusterKind
     created_at: dt.datetime
 
 

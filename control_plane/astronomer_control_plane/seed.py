@@ -1,4 +1,5 @@
-"""`control-plane seed`: a development organization, workspace, deployment and one user per role.
+"""`control-plane seed`: a development organization, workspace, `local` cluster, deployment and one
+user per role.
 
 Idempotent: records are found by name and created only when missing. The deployment's settings
 are written to a JSON file and its agent token to a 0600 file, for the local runtime to use.
@@ -18,6 +19,7 @@ from astronomer_control_plane.context import ControlPlane
 from astronomer_control_plane.db import Base
 from astronomer_control_plane.orm import Deployment, Organization, RoleBinding, User, Workspace
 from astronomer_control_plane.secrets_store import digest, new_secret, write_private
+from astronomer_control_plane.services.management import local_cluster
 
 R = TypeVar("R", bound=Base)
 
@@ -63,6 +65,7 @@ def seed(cp: ControlPlane, *, base_url: str, runtime_version: str, out_dir: Path
     with cp.transaction() as session:
         organization = _get_or_create(session, Organization, name=ORGANIZATION)
         workspace = _get_or_create(session, Workspace, organization_id=organization.id, name=WORKSPACE)
+        cluster = local_cluster(session, organization.id)
         deployment = _get_or_create(
             session,
             Deployment,
@@ -70,6 +73,9 @@ def seed(cp: ControlPlane, *, base_url: str, runtime_version: str, out_dir: Path
                 "organization_id": organization.id,
                 "runtime_version": runtime_version,
                 "base_url": base_url.rstrip("/"),
+                "cluster_id": cluster.id,
+                "cluster": cluster.name,
+                "region": cluster.region,
             },
             workspace_id=workspace.id,
             name=DEPLOYMENT,

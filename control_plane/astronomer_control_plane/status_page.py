@@ -1,4 +1,4 @@
-"""The per-deployment HTML status page (components, versions, heartbeats, recent metrics)."""
+"""The per-deployment HTML status page (components, versions, heartbeats, deploys, recent metrics)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import datetime as dt
 from collections import Counter
 from html import escape
 
-from astronomer_plugins.control_plane.models import ComponentStatus
+from astronomer_plugins.control_plane.models import ComponentStatus, Deploy
 
 STYLE = (
     "body{font-family:system-ui,sans-serif;margin:2rem;color:#222}table{border-collapse:collapse}"
@@ -94,12 +94,44 @@ COMPONENT_HEADERS = (
 )
 
 
+DEPLOY_HEADERS = ("deploy", "kind", "version", "author", "when", "description", "rollback of")
+
+
+def _deploy_row(deploy: Deploy) -> str:
+    if deploy.bundle is not None:
+        version = f"<code>{escape(deploy.bundle.version[:12])}</code>"
+    elif deploy.image is not None:
+        version = f"{escape(deploy.image.reference)} (Runtime {escape(deploy.image.runtime_version)})"
+    else:
+        version = "-"
+    return (
+        f"<tr><td>{escape(deploy.id)}</td><td>{deploy.kind.value}</td><td>{version}</td>"
+        f"<td>{escape(deploy.author)}</td><td>{deploy.created_at.isoformat()}</td>"
+        f"<td>{escape(deploy.description)}</td><td>{escape(deploy.rollback_of or '')}</td></tr>"
+    )
+
+
+def _deploys_html(deploys: list[Deploy]) -> str:
+    current = next((d for d in deploys if d.bundle is not None), None)
+    summary = (
+        f"<p id='current-bundle'>Current DAG bundle <code>{escape(current.bundle.version)}</code> "
+        f"({escape(current.id)}, by {escape(current.author)})</p>"
+        if current is not None and current.bundle is not None
+        else "<p id='current-bundle'>No DAG deploy yet.</p>"
+    )
+    rows = "".join(_deploy_row(d) for d in deploys)
+    return f"<h2>Deploys</h2>{summary}{_table(DEPLOY_HEADERS, rows)}"
+
+
 def render_status_page(
     deployment_id: str,
     name: str,
     runtime_version: str,
     components: list[ComponentStatus],
     batches: list[tuple[dt.datetime, dict]],
+    *,
+    cluster: str = "",
+    deploys: list[Deploy] | None = None,
 ) -> str:
     rows = "".join(_component_row(c) for c in components)
     last_push = batches[0][0].isoformat() if batches else "never"
@@ -110,8 +142,9 @@ def render_status_page(
     head = f"<head><meta charset='utf-8'><title>{escape(name)}</title><style>{STYLE}</style></head>"
     return (
         f"<!doctype html><html>{head}<body><h1>Deployment {escape(name)}</h1>"
-        f"<p>id <code>{escape(deployment_id)}</code>, Runtime {escape(runtime_version)}</p>"
-        f"<h2>Components</h2>{_table(COMPONENT_HEADERS, rows)}"
+        f"<p>id <code>{escape(deployment_id)}</code>, Runtime {escape(runtime_version)}, "
+        f"cluster {escape(cluster)}</p>"
+        f"<h2>Components</h2>{_table(COMPONENT_HEADERS, rows)}{_deploys_html(deploys or [])}"
         f"{_runs_html(batches)}<h2>Metrics</h2><p>Last batch: {last_push}</p>"
         f"{_table((f'counter (last {len(batches)} batches)', 'total'), metrics)}</body></html>"
     )

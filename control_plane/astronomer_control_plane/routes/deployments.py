@@ -16,7 +16,7 @@ from astronomer_control_plane.errors import NotFound, from_validation_errors
 from astronomer_control_plane.limits import read_limited_body
 from astronomer_control_plane.orm import Deployment
 from astronomer_control_plane.schemas import DeploymentEndpoint
-from astronomer_control_plane.services import agents
+from astronomer_control_plane.services import agents, deploys
 from astronomer_control_plane.status_page import render_status_page
 from astronomer_plugins.control_plane.models import (
     ComponentRegistration,
@@ -111,17 +111,19 @@ status_router = APIRouter(tags=["status"])
 
 @status_router.get("/deployments/{deployment_id}/status", response_class=HTMLResponse)
 def status_page(deployment_id: str = Path(max_length=40), cp: ControlPlane = CP) -> HTMLResponse:
-    """Development page: components, versions, last heartbeat, last metrics (no secrets on it)."""
+    """Development page: components, versions, last heartbeat, deploys, last metrics (no secrets)."""
     with cp.transaction() as session:
         deployment = session.get(Deployment, deployment_id)
         if deployment is None:
             raise NotFound(f"deployment {deployment_id!r} not found", field="deployment_id")
-        name, runtime_version = deployment.name, deployment.runtime_version
+        name, runtime_version, cluster = deployment.name, deployment.runtime_version, deployment.cluster
     html = render_status_page(
         deployment_id,
         name,
         runtime_version,
         agents.components(cp, deployment_id),
         agents.latest_metric_batches(cp, deployment_id),
+        cluster=cluster,
+        deploys=deploys.history(cp, deployment_id, limit=20),
     )
     return HTMLResponse(html)

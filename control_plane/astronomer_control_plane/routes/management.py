@@ -13,6 +13,8 @@ from astronomer_control_plane.schemas import (
     ApiTokenCreated,
     ApiTokenIn,
     ApiTokenOut,
+    ClusterIn,
+    ClusterOut,
     DeploymentCreated,
     DeploymentIn,
     DeploymentOut,
@@ -59,6 +61,21 @@ def create_workspace(
 @router.get("/{org}/workspaces")
 def list_workspaces(org: Id, cp: ControlPlane = CP, caller: Caller = CALLER) -> list[WorkspaceOut]:
     return svc.list_workspaces(cp, caller, org)
+
+
+@router.post("/{org}/clusters", status_code=201)
+def create_cluster(body: ClusterIn, org: Id, cp: ControlPlane = CP, caller: Caller = CALLER) -> ClusterOut:
+    return svc.create_cluster(cp, caller, org, body)
+
+
+@router.get("/{org}/clusters")
+def list_clusters(org: Id, cp: ControlPlane = CP, caller: Caller = CALLER) -> list[ClusterOut]:
+    return svc.list_clusters(cp, caller, org)
+
+
+@router.get("/{org}/clusters/{cluster}")
+def get_cluster(org: Id, cluster: Id, cp: ControlPlane = CP, caller: Caller = CALLER) -> ClusterOut:
+    return svc.get_cluster(cp, caller, org, cluster)
 
 
 @router.post("/{org}/deployments", status_code=201)

@@ -1,4 +1,4 @@
-"""Organizations, workspaces, deployments, users with their roles, and API tokens."""
+"""Organizations, workspaces, clusters, deployments, users with their roles, and API tokens."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from astronomer_control_plane.context import ControlPlane
 from astronomer_control_plane.errors import BadRequest, Conflict, Forbidden, NotFound
 from astronomer_control_plane.orm import (
     ApiToken,
+    Cluster,
     Deployment,
     IssuedUserToken,
     Organization,
@@ -27,6 +28,8 @@ from astronomer_control_plane.schemas import (
     ApiTokenCreated,
     ApiTokenIn,
     ApiTokenOut,
+    ClusterIn,
+    ClusterOut,
     DeploymentCreated,
     DeploymentIn,
     DeploymentOut,
@@ -53,7 +56,7 @@ def _organization(session: Session, caller: Caller, organization_id: str) -> Org
 
 
 # The records that belong to one organization.
-Owned = TypeVar("Owned", Workspace, Deployment, User, ApiToken)
+Owned = TypeVar("Owned", Workspace, Deployment, User, ApiToken, Cluster)
 
 
 def _in_organization(
@@ -122,6 +125,59 @@ def list_workspaces(cp: ControlPlane, caller: Caller, organization_id: str) -> l
         return [WorkspaceOut.model_validate(w) for w in session.scalars(query)]
 
 
+# Clusters
+LOCAL_CLUSTER = "local"
+
+
+def create_cluster(cp: ControlPlane, caller: Caller, organization_id: str, body: ClusterIn) -> ClusterOut:
+    with cp.transaction() as session:
+        _organization(session, caller, organization_id)
+        _unique(
+            session,
+            select(Cluster).where(Cluster.organization_id == organization_id, Cluster.name == body.name),
+            "name",
+            body.name,
+        )
+        cluster = Cluster(organization_id=organization_id, **body.model_dump())
+        session.add(cluster)
+        session.flush()
+        return ClusterOut.model_validate(cluster)
+
+
+def list_clusters(cp: ControlPlane, caller: Caller, organization_id: str) -> list[ClusterOut]:
+    with cp.transaction() as session:
+        _organization(session, caller, organization_id)
+        query = select(Cluster).where(Cluster.organization_id == organization_id).order_by(Cluster.name)
+        return [ClusterOut.model_validate(c) for c in session.scalars(query)]
+
+
+def get_cluster(cp: ControlPlane, caller: Caller, organization_id: str, cluster_id: str) -> ClusterOut:
+    with cp.transaction() as session:
+        _organization(session, caller, organization_id)
+        return ClusterOut.model_validate(
+            _in_organization(session, Cluster, cluster_id, organization_id, "cluster_id")
+        )
+
+
+def local_cluster(session: Session, organization_id: str) -> Cluster:
+    """The organization's `local` cluster (development), made when missing: where deployments go
+    when no cluster is named (and where the seed puts its deployment)."""
+    cluster = session.scalar(
+        select(Cluster).where(Cluster.organization_id == organization_id, Cluster.name == LOCAL_CLUSTER)
+    )
+    if cluster is None:
+        cluster = Cluster(
+            organization_id=organization_id,
+            name=LOCAL_CLUSTER,
+            cloud_provider="local",
+            region="local",
+            kind="local",
+        )
+        session.add(cluster)
+        session.flush()
+    return cluster
+
+
 # Deployments
 def create_deployment(
     cp: ControlPlane, caller: Caller, organization_id: str, body: DeploymentIn
@@ -129,6 +185,10 @@ def create_deployment(
     with cp.transaction() as session:
         _organization(session, caller, organization_id)
         _in_organization(session, Workspace, body.workspace_id, organization_id, "workspace_id")
+        if body.cluster_id is None:
+            cluster = local_cluster(session, organization_id)
+        else:
+            cluster = _in_organization(session, Cluster, body.cluster_id, organization_id, "cluster_id")
         _unique(
             session,
             select(Deployment).where(
@@ -139,7 +199,12 @@ def create_deployment(
         )
         agent_token = new_secret("astro_agent")
         deployment = Deployment(
-            organization_id=organization_id, agent_token_hash=digest(agent_token), **body.model_dump()
+            organization_id=organization_id,
+            agent_token_hash=digest(agent_token),
+            **body.model_dump(exclude={"cluster_id"}),
+            cluster_id=cluster.id,
+            cluster=cluster.name,
+            region=cluster.region,
         )
         session.add(deployment)
         session.flush()
