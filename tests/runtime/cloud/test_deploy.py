@@ -337,9 +337,8 @@ def test_a_refused_archive_is_one_line_naming_the_reason_and_nothing_is_stored(
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
-    assert lines[0].startswith(
-        "the control plane refused the deploy: the bundle is larger than the limit of 1048576"
-    )
+    assert lines[0].startswith("the control plane refused the deploy: ")
+    assert "larger than the limit of 1048576 bytes (1 MiB)" in lines[0]
     assert history(limited, tree) == []
     assert not list((limited.data_dir / "bundles").glob("*.tar.gz"))
 
