@@ -188,13 +188,8 @@ def cmd_deployment_create(catalog: Any, args: argparse.Namespace) -> int:
 
 
 def _cluster(session: Any, cluster: str) -> dict[str, str]:
-    """The deployment's cluster field: --cluster is an id or a name of one of the organization's
-    clusters. A control plane without cluster records (no /clusters route) takes the name as is."""
-    clusters = session.call(
-        "list clusters", "GET", f"{session.org_path}/clusters", expected=(200, 404), management=True
-    )
-    if not isinstance(clusters, list):
-        return {"cluster": cluster}
+    """The deployment's cluster: --cluster is an id or a name of one of the organization's clusters."""
+    clusters = session.call("list clusters", "GET", f"{session.org_path}/clusters", management=True)
     for item in clusters:
         if cluster in (item.get("id"), item.get("name")):
             return {"cluster_id": str(item["id"])}
