@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import subprocess
@@ -11,13 +12,14 @@ import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
 
 from tests.support.bundles import Member, dag_bundle, directory, file, hardlink, sha256, symlink, tar_gz
-from tests.support.control_plane import Tree, create_api_token, create_user, make_tree, user_token
-from tests.support.servers import ControlPlaneServer
+from tests.support.control_plane import Tree, create_api_token, create_user, make_tree, pkce, user_token
+from tests.support.servers import ControlPlaneServer, poll
 
 pytestmark = pytest.mark.integration
 MIB = 1024 * 1024
@@ -409,3 +411,65 @@ def test_image_deploy_moves_the_runtime_version_and_cannot_be_rolled_back(
         timeout=30,
     )
     assert forbidden.status_code == 403
+
+
+def cli_login_token(server: ControlPlaneServer, user_id: str) -> str:
+    """The command line's login (client astro-runtime-cli, loopback redirect, PKCE) done over HTTP:
+    a user token whose audience is the organization, carrying no workspace role."""
+    verifier, challenge = pkce()
+    redirect_uri = "http://127.0.0.1:9/callback"
+    picked = requests.post(
+        f"{server.url}/authorize",
+        data={"client_id": "astro-runtime-cli", "redirect_uri": redirect_uri, "state": "state-cli-1",
+              "code_challenge": challenge, "user_id": user_id},
+        allow_redirects=False,
+        timeout=30,
+    )  # fmt: skip
+    assert picked.status_code == 303, picked.text
+    code = parse_qs(urlsplit(picked.headers["Location"]).query)["code"][0]
+    token = requests.post(
+        f"{server.url}/oauth/token",
+        data={"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
+              "client_id": "astro-runtime-cli", "code_verifier": verifier},
+        timeout=30,
+    )  # fmt: skip
+    assert token.status_code == 200, token.text
+    return token.json()["access_token"]
+
+
+@pytest.mark.parametrize(("role", "status"), [("WORKSPACE_AUTHOR", 201), ("WORKSPACE_MEMBER", 403)])
+def test_command_line_login_deploys_by_the_users_current_role(
+    server: ControlPlaneServer, tree: Tree, role: str, status: int
+) -> None:
+    binding = [{"scope": "workspace", "scope_id": tree.workspace_id, "role": role}]
+    user_id = create_user(server, tree, f"cli-{role.lower()}@example.com", binding)
+    token = cli_login_token(server, user_id)
+    response = upload(server, tree, dag_bundle(f"cli-{role}"), token=token, description="from the CLI")
+    assert response.status_code == status, response.text
+    if status == 201:
+        assert response.json()["author"] == f"cli-{role.lower()}@example.com"
+
+
+def test_an_interrupted_upload_leaves_nothing(server: ControlPlaneServer, tree: Tree) -> None:
+    """The client goes away mid-body: the partial file is deleted, no deploy is recorded."""
+    body = dag_bundle("interrupted")
+    url = urlsplit(deploys_url(server, tree))
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    connection.putrequest("POST", url.path)
+    for name, value in (
+        ("Content-Type", "application/gzip"),
+        ("Content-Length", str(len(body) + 100_000)),
+        ("Authorization", f"Bearer {server.admin_token}"),
+    ):
+        connection.putheader(name, value)
+    connection.endheaders()
+    connection.send(body)
+
+    def receiving() -> list[Path]:
+        return list((server.data_dir / "bundles" / ".incoming").iterdir())
+
+    poll(receiving, timeout=20, interval=0.05, what="the upload to start streaming to disk")
+    connection.close()
+    poll(lambda: not receiving(), timeout=20, interval=0.1, what="the partial upload to be deleted")
+    assert f"{sha256(body)}.tar.gz" not in stored_files(server)
+    assert agent_get(server, tree, "/bundle").status_code == 404

@@ -212,4 +212,9 @@ def deployed_bundle(cp: ControlPlane, deployment_id: str, version: str) -> Path:
         bundle = session.get(Bundle, version)
         if deployed is None or bundle is None:
             raise missing
-    return bundle_store.bundle_path(cp.settings, version)
+    path = bundle_store.bundle_path(cp.settings, version)
+    if not path.is_file():  # deleted by hand from the data directory: say so, not a 500 mid-stream
+        raise NotFound(
+            f"bundle {version!r} is recorded but its file is gone from the control plane", field="version"
+        )
+    return path
