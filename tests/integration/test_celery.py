@@ -48,14 +48,14 @@ fanout()
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="locked celery 5.7.0 lost celery.backends.database.retry, which provider 3.24.0 imports",
-)
-def test_the_locked_celery_runs_the_celery_provider() -> None:
-    """The stack below runs on an overlay celery (tests/support/celery.py) while this fails. Once the
-    lock pins celery<5.7 this passes, strict xfail turns it red: delete the xfail and the overlay."""
-    assert celery_provider_imports()
+def test_the_venv_celery_runs_the_celery_provider() -> None:
+    """celery 5.7.0 removed `celery.backends.database.retry`, which apache-airflow-providers-celery
+    3.24.0 imports: with it, no component can load CeleryExecutor. While a lock has it, the stack
+    below runs on an overlay celery (tests/support/celery.py) and this test says so."""
+    assert celery_provider_imports(), (
+        "CeleryExecutor does not import with this venv's celery: pin celery<5.7 (versions.yaml "
+        "constraints) and regenerate the locks"
+    )
 
 
 class StatsdLines:

@@ -5,8 +5,9 @@ backend on PostgreSQL, the scheduler, dag-processor, triggerer and api-server, a
 The locked celery (5.7.0) no longer has `celery.backends.database.retry`, which the locked celery
 provider (3.24.0) imports: CeleryExecutor cannot be imported with the lock as it is. Until the lock
 pins celery below 5.7, `celery_compat_path()` installs celery 5.6.3 (same kombu, billiard, vine) into
-.local/ and the stack puts it first on PYTHONPATH; tests/integration/test_celery.py has a strict
-xfail that turns red the day the lock is fixed, so this overlay gets removed then.
+.local/ and the stack puts it first on PYTHONPATH (nothing when the venv's celery works);
+tests/integration/test_celery.py fails while the venv needs it. Remove the overlay once every lock
+holds celery below 5.7.
 """
 
 from __future__ import annotations
