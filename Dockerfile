@@ -91,7 +91,7 @@ RUN apt-get update -qq \
  && mkdir -p /usr/local/airflow/dags /usr/local/airflow/plugins /usr/local/airflow/include /usr/local/airflow/logs \
  && chown -R 50000:0 /usr/local/airflow \
  && chmod -R g=u /usr/local/airflow \
- && chmod 0755 /usr/local/bin/astro-entrypoint /usr/local/bin/astro-wait-for-db \
+ && chmod 0755 /usr/local/bin/astro-entrypoint /usr/local/bin/astro-wait-for-db /usr/local/bin/astro-migrate-db \
       /usr/local/bin/install-system-packages /usr/local/bin/install-python-dependencies
 
 COPY --from=builder --chown=50000:0 /usr/local/astronomer/venv /usr/local/astronomer/venv
