@@ -86,3 +86,18 @@ def test_a_bad_derived_setting_stops_the_container_naming_it(container: ImageDri
     result = container.run(["airflow", "version"], env=env, entrypoint=True)
     assert result.returncode == 1
     assert "[astronomer] statsd_port = 'not-a-port': expected a UDP port (AIRFLOW__ASTRONOMER__STATSD_PORT)" in result.stderr
+
+
+def test_the_pod_template_ships_where_airflow_looks(container: ImageDriver) -> None:
+    """KubernetesExecutor in the image finds /etc/astronomer/pod_template.yaml through the image's
+    airflow.cfg and loads it with Airflow's pod generator (tests/runtime/image/test_pod_template.py
+    checks the template itself on the host)."""
+    probe = (
+        "from airflow.configuration import conf\n"
+        "from airflow.providers.cncf.kubernetes.pod_generator import PodGenerator\n"
+        "path = conf.get('kubernetes_executor', 'pod_template_file')\n"
+        "print(path, PodGenerator.deserialize_model_file(path).spec.security_context.run_as_user)\n"
+    )
+    result = container.run(["python", "-c", probe], entrypoint=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "/etc/astronomer/pod_template.yaml 50000"
