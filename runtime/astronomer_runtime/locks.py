@@ -18,6 +18,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from astronomer_runtime.catalog import Catalog, Release
@@ -55,9 +56,11 @@ def plugin_dependencies() -> list[str]:
 
 
 def requirements_in(release: Release) -> str:
+    """The lock's input: Airflow and the providers pinned, our dependencies, the release's constraints."""
     lines = [f"apache-airflow=={release.airflow}"]
     lines += [f"{name}=={version}" for name, version in sorted(release.providers.items())]
     lines += plugin_dependencies()
+    lines += [constraint.requirement for constraint in release.constraints]
     return "\n".join(lines) + "\n"
 
 
@@ -83,7 +86,7 @@ def header(target: LockTarget) -> str:
         f"# Runtime {release.name} (Airflow {release.airflow}) for Python {target.python}; "
         "Linux x86_64 and aarch64 (universal resolution).\n"
         f"# Command: {' '.join(compile_command(target))}\n"
-        f"# {INPUT_NAME}: {', '.join(requirements_in(release).split())}\n"
+        f"# {INPUT_NAME}: {', '.join(requirements_in(release).splitlines())}\n"
         f"{DIGEST_PREFIX}{input_digest(target)}\n"
     )
 
@@ -167,9 +170,32 @@ def offline_problems(target: LockTarget) -> list[str]:
     for name in sorted(locked):
         if name.startswith("apache-airflow-providers-") and name not in expected:
             problems.append(f"{target}: {name}=={locked[name]} is locked but not curated in versions.yaml")
+    problems += _constraint_violations(target, text)
     unhashed = [block.split()[0] for block in _requirement_blocks(text) if "--hash=sha256:" not in block]
     if unhashed:
         problems.append(f"{target}: requirements without --hash: {', '.join(unhashed[:5])}")
+    return problems
+
+
+def _constraint_violations(target: LockTarget, lock_text: str) -> list[str]:
+    """Locked versions outside a constraint of the release (a hand edit the digest cannot see)."""
+    environment = {"python_version": target.python, "python_full_version": f"{target.python}.0"}
+    environment |= {"sys_platform": "linux", "platform_system": "Linux", "os_name": "posix"}
+    locked: dict[str, set[str]] = {}
+    for line in lock_text.splitlines():
+        if match := _PIN.match(line):
+            locked.setdefault(canonicalize_name(match["name"]), set()).add(match["version"])
+    problems = []
+    for constraint in target.release.constraints:
+        requirement = Requirement(constraint.requirement)
+        if requirement.marker is not None and not requirement.marker.evaluate(environment):
+            continue
+        for version in sorted(locked.get(constraint.name, set())):
+            if not requirement.specifier.contains(version, prereleases=True):
+                problems.append(
+                    f"{target}: {constraint.name} is {version} in the lock, outside the catalog's "
+                    f"constraint {constraint.requirement} ({constraint.reason})"
+                )
     return problems
 
 

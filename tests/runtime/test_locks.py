@@ -75,6 +75,49 @@ def test_offline_check_catches_a_catalog_edit() -> None:
     ]
 
 
+def test_the_release_constraints_are_in_the_lock_input() -> None:
+    """requirements.in ends with the constraints, so their edit changes the input digest."""
+    release = CATALOG.get("3.3-2")
+    assert locks.requirements_in(release).splitlines()[-1] == "celery<5.7"
+    text = CATALOG_FILE.read_text()
+    edited = _replace_last(text, '- requirement: "celery<5.7"', '- requirement: "celery<5.8"')
+    unconstrained = parse_catalog(edited, "versions.yaml")
+    target = locks.targets(unconstrained, ["3.3-2"])[0]
+    assert locks.requirements_in(target.release).splitlines()[-1] == "celery<5.8"
+    assert locks.offline_problems(target) == [
+        f"3.3-2 / Python {target.python}: lock is out of date with versions.yaml or pyproject.toml; run `make lock`"
+    ]
+
+
+def _replace_last(text: str, old: str, new: str) -> str:
+    assert old in text
+    head, _, tail = text.rpartition(old)
+    return head + new + tail
+
+
+def test_offline_check_catches_a_locked_version_outside_a_constraint(tampered_locks: Path) -> None:
+    target = locks.targets(CATALOG, ["3.3-2"])[0]
+    path = tampered_locks / "3.3-2" / f"python{target.python}.txt"
+    path.write_text(path.read_text().replace("\ncelery==5.6.3 ", "\ncelery==5.7.0 "))
+    (reason,) = [c.reason for c in target.release.constraints if c.name == "celery"]
+    assert locks.offline_problems(target) == [
+        f"3.3-2 / Python {target.python}: celery is 5.7.0 in the lock, outside the catalog's constraint "
+        f"celery<5.7 ({reason})"
+    ]
+
+
+@pytest.mark.parametrize(("python", "violated"), [("3.11", False), ("3.13", True)])
+def test_a_constraint_with_a_marker_is_checked_where_it_applies(python: str, violated: bool) -> None:
+    marked = "celery<5.6; python_version >= '3.13'"
+    text = _replace_last(CATALOG_FILE.read_text(), '"celery<5.7"', f'"{marked}"')
+    edited = parse_catalog(text, "versions.yaml")
+    (target,) = [t for t in locks.targets(edited, ["3.3-2"]) if t.python == python]
+    problems = locks.offline_problems(target)
+    assert problems[0].endswith("lock is out of date with versions.yaml or pyproject.toml; run `make lock`")
+    outside = f"3.3-2 / Python {python}: celery is 5.6.3 in the lock, outside the catalog's constraint"
+    assert any(problem.startswith(outside) for problem in problems) is violated, problems
+
+
 @pytest.mark.slow
 def test_lock_check_regenerates_identical_locks() -> None:
     """Online: every committed lock equals a fresh resolution against its PyPI snapshot."""

@@ -12,6 +12,7 @@ from enum import Enum
 from functools import cached_property
 from typing import Annotated
 
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -44,9 +45,34 @@ def _provider_name(value: str) -> str:
     return value
 
 
+_CONSTRAINT_EXAMPLE = 'e.g. "celery<5.7" or "celery<5.7; python_version >= \'3.12\'"'
+
+
+def _constraint_requirement(value: str) -> str:
+    """A PEP 508 requirement that only bounds versions: a name and a specifier (markers allowed);
+    no URL, no extras (a constraint must not add anything to the install)."""
+    try:
+        requirement = Requirement(value)
+    except InvalidRequirement as exc:
+        why = str(exc).splitlines()[0]  # packaging adds lines that point at the column
+        raise ValueError(f"{value!r} is not a PEP 508 requirement ({why}); {_CONSTRAINT_EXAMPLE}") from None
+    if requirement.url or requirement.extras:
+        raise ValueError(f"{value!r} has a URL or extras; write a name and versions, {_CONSTRAINT_EXAMPLE}")
+    if not requirement.specifier:
+        raise ValueError(f"{value!r} bounds no version; add a specifier, {_CONSTRAINT_EXAMPLE}")
+    return str(requirement)
+
+
+def _reason(value: str) -> str:
+    if not value.strip():
+        raise ValueError("is empty; say what breaks without the constraint (it is kept until that is fixed)")
+    return value
+
+
 ExactVersion = Annotated[str, AfterValidator(_exact_version)]
 PythonVersion = Annotated[str, AfterValidator(_python_version)]
 ProviderName = Annotated[str, AfterValidator(_provider_name)]
+ConstraintRequirement = Annotated[str, AfterValidator(_constraint_requirement)]
 
 
 class Channel(str, Enum):
@@ -82,6 +108,18 @@ class SecurityFix(_Strict):
     package: str | None = None
 
 
+class Constraint(_Strict):
+    """A bound on a dependency the release does not pin itself (a transitive one), for an upstream
+    release that breaks something we ship; the reason says what, so it can be lifted once fixed."""
+
+    requirement: ConstraintRequirement
+    reason: Annotated[str, AfterValidator(_reason)]
+
+    @property
+    def name(self) -> str:
+        return canonicalize_name(Requirement(self.requirement).name)
+
+
 class Changelog(_Strict):
     features: list[str] = []
     fixes: list[str] = []
@@ -102,6 +140,9 @@ class Release(_Strict):
     yanked: bool = False
     db_migration: bool = Field(description="needs `airflow db migrate` when coming from the previous release")
     providers: dict[ProviderName, ExactVersion] = Field(min_length=1)
+    constraints: list[Constraint] = Field(
+        default=[], description="bounds on transitive dependencies, each with its reason (locks' input)"
+    )
     changelog: Changelog
     locked_at: dt.datetime = Field(description="PyPI snapshot the locks resolve against (uv --exclude-newer)")
 

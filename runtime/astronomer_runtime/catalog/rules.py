@@ -52,6 +52,29 @@ def release_problems(release: Release) -> list[Problem]:
                 f"{release.end_of_maintenance} is not after release_date {release.release_date}",
             )
         )
+    return problems + _constraint_problems(release)
+
+
+def _constraint_problems(release: Release) -> list[Problem]:
+    """Constraints bound what the release does not pin: Airflow and the providers are pinned exactly
+    (a range on them contradicts the pin), and one name gets one constraint (so one reason)."""
+    problems = []
+    pinned = {"apache-airflow", *release.providers}
+    seen: set[str] = set()
+    for index, constraint in enumerate(release.constraints):
+        field = _field(release, f"constraints[{index}].requirement")
+        if constraint.name in pinned:
+            problems.append(
+                Problem(
+                    field,
+                    f"{constraint.requirement}: {constraint.name} is pinned by the release itself; "
+                    "change its version there instead",
+                )
+            )
+        elif constraint.name in seen:
+            message = f"{constraint.requirement}: {constraint.name} is constrained twice; merge them"
+            problems.append(Problem(field, message))
+        seen.add(constraint.name)
     return problems
 
 

@@ -19,11 +19,18 @@ if TYPE_CHECKING:
 
 FEED_FILE = "runtime-feed.json"
 MANIFEST_FILE = "runtime-release.json"
+README_FILE = "README.md"
+# Generated too: the folder is rebuilt from scratch, so a hand-kept README would be deleted.
+README_TEXT = """\
+Generated from `versions.yaml` by `astro-runtime image release-files` (also run by `make lock`); do not
+edit. The Dockerfile copies `runtime-feed.json` and `<release>/runtime-release.json` into
+`/etc/astronomer/`; `tests/runtime/image/test_release_files.py` fails when they are not current.
+"""
 
 
 def expected_files(catalog: Catalog) -> dict[Path, str]:
     """Every file's path (relative to the release-files folder) and its content."""
-    files = {Path(FEED_FILE): views.feed(catalog).to_json() + "\n"}
+    files = {Path(README_FILE): README_TEXT, Path(FEED_FILE): views.feed(catalog).to_json() + "\n"}
     for release in catalog.releases:
         files[Path(release.name) / MANIFEST_FILE] = views.manifest(release).to_json() + "\n"
     return files
@@ -32,7 +39,8 @@ def expected_files(catalog: Catalog) -> dict[Path, str]:
 def _present(directory: Path) -> dict[Path, str]:
     if not directory.is_dir():
         return {}
-    return {path.relative_to(directory): path.read_text() for path in directory.rglob("*.json")}
+    paths = [*directory.rglob("*.json"), *directory.glob(README_FILE)]
+    return {path.relative_to(directory): path.read_text() for path in paths}
 
 
 def stale_files(catalog: Catalog, directory: Path = RELEASE_FILES_DIR) -> list[str]:

@@ -166,3 +166,94 @@ def test_unknown_top_level_field(small_catalog_text: str) -> None:
     with pytest.raises(CatalogError) as raised:
         parse_catalog("relases: []\n" + small_catalog_text, "versions.yaml")
     assert raised.value.problems == ["versions.yaml: relases: is not a known top-level field (only 'releases')"]
+
+
+C0 = "versions.yaml: releases[3.3-2].constraints[0]"
+
+
+def _with_constraints(text: str, block: str) -> str:
+    """The small catalog with `block` as release 3.3-2's constraints."""
+    anchor = "      apache-airflow-providers-fab: 3.9.0\n"
+    assert anchor in text
+    return text.replace(anchor, anchor + "    constraints:\n" + block, 1)
+
+
+def test_constraints_parse_normalised_with_their_reason(small_catalog_text: str) -> None:
+    block = (
+        '      - requirement: "celery <5.7"\n        reason: "5.7.0 breaks the celery provider"\n'
+        "      - requirement: \"kombu<5.7; python_version >= '3.12'\"\n        reason: \"goes with celery\"\n"
+    )
+    catalog = parse_catalog(_with_constraints(small_catalog_text, block), "versions.yaml")
+    constraints = catalog.get("3.3-2").constraints
+    assert [(c.requirement, c.reason, c.name) for c in constraints] == [
+        ("celery<5.7", "5.7.0 breaks the celery provider", "celery"),
+        ('kombu<5.7; python_version >= "3.12"', "goes with celery", "kombu"),
+    ]
+    assert catalog.get("3.3-1").constraints == []
+
+
+@pytest.mark.parametrize(
+    ("block", "expected"),
+    [
+        pytest.param(
+            "      - requirement: \"; python_version < '3.12'\"\n        reason: r\n",
+            "versions.yaml: releases[3.3-2].constraints[0].requirement: \"; python_version < '3.12'\" "
+            "is not a PEP 508 requirement",
+            id="markers-only",
+        ),
+        pytest.param(
+            '      - requirement: "celery"\n        reason: r\n',
+            "versions.yaml: releases[3.3-2].constraints[0].requirement: 'celery' bounds no version; "
+            'add a specifier, e.g. "celery<5.7"',
+            id="no-specifier",
+        ),
+        pytest.param(
+            '      - requirement: "celery[redis]<5.7"\n        reason: r\n',
+            f"{C0}.requirement: 'celery[redis]<5.7' has a URL or extras",
+            id="extras",
+        ),
+        pytest.param(
+            '      - requirement: "celery @ https://example.com/celery.whl"\n        reason: r\n',
+            f"{C0}.requirement: 'celery @ https://example.com/celery.whl' has a URL or extras",
+            id="url",
+        ),
+        pytest.param(
+            '      - requirement: "celery<5.7"\n        reason: "  "\n',
+            f"{C0}.reason: is empty; say what breaks without the constraint",
+            id="blank-reason",
+        ),
+        pytest.param(
+            '      - requirement: "celery<5.7"\n',
+            "versions.yaml: releases[3.3-2].constraints[0].reason: is required",
+            id="missing-reason",
+        ),
+        pytest.param(
+            '      - requirment: "celery<5.7"\n        reason: r\n',
+            f"{C0}.requirment: is not a known field (check its spelling)",
+            id="misspelt-field",
+        ),
+        pytest.param(
+            '      - requirement: "apache-airflow-providers-fab<4"\n        reason: r\n',
+            "versions.yaml: releases[3.3-2].constraints[0].requirement: apache-airflow-providers-fab<4: "
+            "apache-airflow-providers-fab is pinned by the release itself; change its version there instead",
+            id="constrains-a-pinned-provider",
+        ),
+        pytest.param(
+            '      - requirement: "Apache_Airflow<3.4"\n        reason: r\n',
+            "versions.yaml: releases[3.3-2].constraints[0].requirement: Apache_Airflow<3.4: "
+            "apache-airflow is pinned by the release itself",
+            id="constrains-airflow",
+        ),
+        pytest.param(
+            '      - requirement: "celery<5.7"\n        reason: r\n'
+            '      - requirement: "Celery>=5.5"\n        reason: r\n',
+            "versions.yaml: releases[3.3-2].constraints[1].requirement: Celery>=5.5: "
+            "celery is constrained twice; merge them",
+            id="same-name-twice",
+        ),
+    ],
+)
+def test_a_broken_constraint_names_its_field(small_catalog_text: str, block: str, expected: str) -> None:
+    with pytest.raises(CatalogError) as raised:
+        parse_catalog(_with_constraints(small_catalog_text, block), "versions.yaml")
+    assert any(problem.startswith(expected) for problem in raised.value.problems), raised.value.problems
