@@ -9,7 +9,9 @@ import os
 import subprocess
 import sys
 import tarfile
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -473,3 +475,19 @@ def test_an_interrupted_upload_leaves_nothing(server: ControlPlaneServer, tree: 
     poll(lambda: not receiving(), timeout=20, interval=0.1, what="the partial upload to be deleted")
     assert f"{sha256(body)}.tar.gz" not in stored_files(server)
     assert agent_get(server, tree, "/bundle").status_code == 404
+
+
+def test_the_same_bundle_uploaded_at_once_is_stored_once(server: ControlPlaneServer, tree: Tree) -> None:
+    body = dag_bundle("concurrent")
+    start = threading.Barrier(4)
+
+    def deploy(_: int) -> int:
+        start.wait(timeout=30)
+        return upload(server, tree, body).status_code
+
+    with ThreadPoolExecutor(4) as pool:
+        assert sorted(pool.map(deploy, range(4))) == [201] * 4
+    listing = server.admin().get(deploys_url(server, tree), timeout=30).json()
+    assert [d["bundle"]["version"] for d in listing] == [sha256(body)] * 4
+    assert stored_files(server).count(f"{sha256(body)}.tar.gz") == 1
+    assert not list((server.data_dir / "bundles" / ".incoming").iterdir())

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from astronomer_control_plane import bundle_store
@@ -66,11 +67,18 @@ def create_dag_deploy(
     """Record a DAG deploy of a bundle already checked and stored; it becomes the current one."""
     with cp.transaction() as session:
         if session.get(Bundle, stored.sha256) is None:
-            session.add(
-                Bundle(
-                    sha256=stored.sha256, size_bytes=stored.size_bytes, unpacked_bytes=stored.unpacked_bytes
-                )
-            )
+            try:
+                # A savepoint: the same bundle uploaded concurrently is recorded once, both deploys stand.
+                with session.begin_nested():
+                    session.add(
+                        Bundle(
+                            sha256=stored.sha256,
+                            size_bytes=stored.size_bytes,
+                            unpacked_bytes=stored.unpacked_bytes,
+                        )
+                    )
+            except IntegrityError:
+                pass
         record = DeployRecord(
             deployment_id=deployer.deployment_id,
             kind=DeployKind.DAG.value,
