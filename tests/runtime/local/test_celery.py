@@ -20,7 +20,6 @@ from astronomer_runtime.local.celery import LocalCelery
 from astronomer_runtime.local.home import LocalHome
 from astronomer_runtime.local.supervisor import processes_with_env
 from tests.projects import HELLO_DAG, write_project
-from tests.support.celery import celery_compat_path
 from tests.support.servers import final_state, free_port, poll, start_dag_run
 
 
@@ -58,13 +57,7 @@ def runtime() -> Iterator[tuple[subprocess.Popen, str, LocalHome, Path]]:
     dev = ["dev", "--executor", "celery", "--without-control-plane", "--port", str(home.port)]
     dev += ["--home", str(home.path), "--project", str(home.project)]
     dev += ["--postgres-port", str(free_port()), "--redis-port", str(free_port())]
-    # The locked celery cannot run CeleryExecutor (tests/support/celery.py): the shell's PYTHONPATH
-    # brings the overlay celery to every component, as a customer's fixed environment would.
-    env = {
-        **os.environ,
-        "PYTHONPATH": celery_compat_path(),
-        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
-    }
+    env = {**os.environ, "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False"}
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "astronomer_runtime", *dev],
