@@ -5,8 +5,11 @@ the reference control plane. One stack for the module (CPU is scarce); the tests
 
 from __future__ import annotations
 
+import importlib.metadata
+import json
 import signal
 import socket
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +18,8 @@ import pytest
 import requests
 
 from astronomer_plugins.control_plane.models import ComponentStatus
-from tests.support.celery import CeleryStack, celery_provider_imports
+from astronomer_runtime import locks
+from tests.support.celery import CeleryStack, celery_provider_import
 from tests.support.control_plane import Tree, deployment_settings, make_tree
 from tests.support.postgres import PostgresServer
 from tests.support.redis import RedisServer
@@ -48,14 +52,17 @@ fanout()
 """
 
 
-def test_the_venv_celery_runs_the_celery_provider() -> None:
-    """celery 5.7.0 removed `celery.backends.database.retry`, which apache-airflow-providers-celery
-    3.24.0 imports: with it, no component can load CeleryExecutor. While a lock has it, the stack
-    below runs on an overlay celery (tests/support/celery.py) and this test says so."""
-    assert celery_provider_imports(), (
-        "CeleryExecutor does not import with this venv's celery: pin celery<5.7 (versions.yaml "
-        "constraints) and regenerate the locks"
-    )
+def test_the_locked_celery_runs_the_celery_provider() -> None:
+    """celery 5.7.0 removed `celery.backends.database.retry`, which every curated celery provider
+    imports, so versions.yaml holds celery below 5.7 (constraints): the venv's celery is the lock's
+    and CeleryExecutor loads with it, as in the image."""
+    python = f"{sys.version_info.major}.{sys.version_info.minor}"
+    lock = json.loads(locks.INDEX_FILE.read_text())["newest_stable"][python]["lock"]
+    locked = locks.pins((locks.LOCKS_DIR / lock).read_text())["celery"]
+    venv = importlib.metadata.version("celery")
+    assert venv == locked, f"the venv has celery {venv}, runtime/locks/{lock} {locked}: run `make venv`"
+    result = celery_provider_import()
+    assert result.returncode == 0, f"CeleryExecutor does not import with celery {locked}:\n{result.stderr}"
 
 
 class StatsdLines:

@@ -1,18 +1,11 @@
 """Airflow on CeleryExecutor for tests: PostgreSQL metadata database, Redis broker, the result
 backend on PostgreSQL, the scheduler, dag-processor, triggerer and api-server, and any number of
-`airflow celery worker` processes, each on its own queues. Real processes, always stopped.
-
-The locked celery (5.7.0) no longer has `celery.backends.database.retry`, which the locked celery
-provider (3.24.0) imports: CeleryExecutor cannot be imported with the lock as it is. Until the lock
-pins celery below 5.7, `celery_compat_path()` installs celery 5.6.3 (same kombu, billiard, vine) into
-.local/ and the stack puts it first on PYTHONPATH (nothing when the venv's celery works);
-tests/integration/test_celery.py fails while the venv needs it. Remove the overlay once every lock
-holds celery below 5.7.
+`airflow celery worker` processes, each on its own queues. Real processes, always stopped; they run
+on the venv's own celery, the lock's (versions.yaml holds it below 5.7, which the provider needs).
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import signal
@@ -32,8 +25,6 @@ from tests.support.servers import free_port, poll
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 MARKER = "ASTRO_CELERY_TEST_STACK"
 RUNTIME_VERSION = "3.3-2"
-REPO = Path(__file__).resolve().parents[2]
-CELERY_COMPAT = "5.6.3"
 # --skip-serve-logs: Airflow's log servers bind every interface on fixed ports; tests stay on loopback.
 COMMANDS = {
     "scheduler": ["scheduler", "--skip-serve-logs"],
@@ -42,29 +33,10 @@ COMMANDS = {
 }
 
 
-def celery_provider_imports(pythonpath: str = "") -> bool:
-    """Whether CeleryExecutor imports with the venv's celery (plus `pythonpath` first)."""
-    env = {**os.environ, "PYTHONPATH": pythonpath} if pythonpath else dict(os.environ)
+def celery_provider_import() -> subprocess.CompletedProcess[str]:
+    """Import CeleryExecutor's utilities in a fresh interpreter of the venv (as every component does)."""
     probe = "import airflow.providers.celery.executors.celery_executor_utils"
-    return subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True).returncode == 0
-
-
-@functools.cache
-def celery_compat_path() -> str:
-    """'' when the locked celery works with the celery provider; else a directory holding celery
-    5.6.3 alone (installed once with uv, from PyPI), to put first on PYTHONPATH."""
-    if celery_provider_imports():
-        return ""
-    target = REPO / ".local" / "test-overlays" / f"celery-{CELERY_COMPAT}"
-    if not (target / "celery" / "__init__.py").exists():
-        uv = str(Path(sys.executable).with_name("uv"))
-        install = [uv, "pip", "install", "--python", sys.executable, "--no-deps", "--target", str(target)]
-        result = subprocess.run([*install, f"celery=={CELERY_COMPAT}"], capture_output=True, text=True)
-        if result.returncode != 0:
-            raise RuntimeError(f"installing celery {CELERY_COMPAT} for the tests failed:\n{result.stderr}")
-    if not celery_provider_imports(str(target)):
-        raise RuntimeError(f"CeleryExecutor does not import even with celery {CELERY_COMPAT} from {target}")
-    return str(target)
+    return subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
 
 
 @dataclass
@@ -112,9 +84,6 @@ class CeleryStack:
             }
         )
         env = environment(self.home, runtime_version=RUNTIME_VERSION, parallelism=8, shell=shell)
-        compat = celery_compat_path()
-        if compat:
-            env["PYTHONPATH"] = os.pathsep.join(filter(None, [compat, env.get("PYTHONPATH", "")]))
         env.update({MARKER: self.marker, "PYTHONUNBUFFERED": "1", **extra})
         return env
 
