@@ -82,19 +82,22 @@ def upgrade_test(catalog: Catalog, project: Path, target_name: str) -> dict[str,
         "from": _side(current.release, current.python),
         "to": _side(target.release, target.python),
         "direction": _direction(current.release, target.release),
-        "environment": {"built": False, "error": None},
+        # built: the target's environment; how: "built", "project layer" or "reused" per side (venv.py)
+        "environment": {"built": False, "error": None, "how": {"from": None, "to": None}},
         "packages": None,
         "dags": None,
         "db_migration": views.diff(catalog, current.release, target.release).db_migration,
         "changelog": [_changelog(release) for release in crossed],
     }
     before = venv.ensure(project, current)
+    document["environment"]["how"]["from"] = before.how
     try:
         after = venv.ensure(project, target)
     except venv.ProjectVenvError as exc:
         document["environment"]["error"] = str(exc)
         return _finish(document)
-    document["environment"]["built"] = True
+    document["environment"].update(built=True)
+    document["environment"]["how"]["to"] = after.how
     direct = distributions.requirement_names(venv.normalized_requirements(project))
     document["packages"] = package_changes(
         distributions.installed(before.python), distributions.installed(after.python), direct

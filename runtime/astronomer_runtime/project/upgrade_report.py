@@ -34,10 +34,14 @@ def as_text(document: dict[str, Any]) -> str:
 
 
 def _environment(document: dict[str, Any]) -> list[str]:
-    error = document["environment"]["error"]
+    how, error = document["environment"]["how"], document["environment"]["error"]
+    lines = [
+        f"Environments: Runtime {document['from']['release']} {how['from']}"
+        + (f", Runtime {document['to']['release']} {how['to']}" if how["to"] else "")
+    ]
     if error is None:
-        return []
-    lines = [f"Environment: the project does not build on Runtime {document['to']['release']}:"]
+        return lines + [""]
+    lines.append(f"Environment: the project does not build on Runtime {document['to']['release']}:")
     lines += ["  " + line for line in str(error).splitlines()]
     return lines + [""]
 

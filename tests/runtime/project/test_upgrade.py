@@ -20,7 +20,7 @@ import yaml
 
 from astronomer_runtime.cli import main
 from astronomer_runtime.paths import CATALOG_FILE
-from astronomer_runtime.project import upgrade
+from astronomer_runtime.project import upgrade, upgrade_report
 from tests.projects import DAG_IDS, write_project
 
 OLD_IMAGE = "localhost/astronomer/runtime:3.1-1-python-3.11"
@@ -115,7 +115,7 @@ def test_broken_upgrade_exits_1_and_names_the_problems(reports: dict[str, Any]) 
         {"release": "3.3-2", "airflow": "3.3.2", "python": "3.11"},
         "upgrade",
     )
-    assert document["environment"] == {"built": True, "error": None}
+    assert document["environment"] == {"built": True, "error": None, "how": {"from": "built", "to": "built"}}
     assert document["clean"] is False
     assert document["problems"] == [
         "dags/consumer.py does not import on Runtime 3.3-2",
@@ -198,6 +198,7 @@ def test_text_report(reports: dict[str, Any]) -> None:
         "Runtime 3.1-1 (Airflow 3.1.8) -> Runtime 3.3-2 (Airflow 3.3.2), Python 3.11: upgrade\n"
     )
     for line in (
+        "Environments: Runtime 3.1-1 built, Runtime 3.3-2 built",
         "DAG files failing on Runtime 3.3-2: 1",
         "  dags/consumer.py: ERROR (on the current release: OK)",
         "    line 1: ModuleNotFoundError: No module named 'airflow.datasets'",
@@ -214,6 +215,7 @@ def test_text_report(reports: dict[str, Any]) -> None:
 def test_fixed_project_upgrades_clean(reports: dict[str, Any]) -> None:
     status, document = reports["fixed"]
     assert (status, document["clean"], document["problems"]) == (0, True, [])
+    assert document["environment"]["how"] == {"from": "reused", "to": "reused"}  # nothing rebuilt
     assert document["dags"] == {"failing": [], "changes": []}
     assert _change(document["packages"]["transitive"], "apache-airflow")["change"] == "upgraded"
 
@@ -227,12 +229,16 @@ def test_target_that_does_not_build_is_the_finding(tmp_path: Path, catalog_file:
     document = json.loads(out)
     assert status == 1
     assert document["environment"]["built"] is False
+    assert document["environment"]["how"] == {"from": "built", "to": None}
     assert "requirements.txt line 2" in document["environment"]["error"]
     assert "rich" in document["environment"]["error"]
     assert (document["packages"], document["dags"]) == (None, None)
     assert document["problems"] == ["the project's environment does not build on Runtime 3.3-2"]
     assert document["db_migration"] is True
     assert [entry["release"] for entry in document["changelog"]] == ["3.2-1", "3.3-1", "3.3-2"]
+    text = upgrade_report.as_text(document).splitlines()
+    assert "Environment: the project does not build on Runtime 3.3-2:" in text
+    assert text[-2:] == ["NOT CLEAN (1):", "  - the project's environment does not build on Runtime 3.3-2"]
 
 
 def test_unknown_target_release_is_one_clear_error(tmp_path: Path, catalog_file: Path) -> None:
