@@ -2,9 +2,11 @@
 
 Same tree, same bytes, same version (the control plane addresses bundles by sha256): members sorted,
 mtime 0, owner 0/0 without names, modes 0644/0755, gzip without name or time. Never shipped:
-__pycache__/, *.pyc, and anything the control plane refuses anyway (links out of the tree, devices,
-fifos, sockets) is refused here first, naming the file. Airflow applies .airflowignore when it parses
-the bundle, so ignored files travel but are not imported.
+__pycache__/, *.pyc. Anything the control plane would refuse is refused here first, naming the file:
+each member is asked the shared bundle rules (astronomer_plugins.bundle_rules, which the control
+plane and the Runtime ask too), and a symlink must stay inside its own root (stricter than the
+rules). Airflow applies .airflowignore when it parses the bundle, so ignored files travel but are not
+imported.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from astronomer_plugins.bundle_rules import ROOTS, BundleRules, MemberRefused
+from astronomer_plugins.errors import BundleRefused
 from astronomer_runtime.cloud.errors import ArchiveRefused
 
-ROOTS = ("dags", "include", "plugins")
 SKIPPED_DIRS = frozenset({"__pycache__"})
 SKIPPED_SUFFIXES = (".pyc", ".pyo")
 
@@ -88,6 +91,7 @@ def build(project: Path) -> Bundle:
     """The bundle's bytes and sha256 (the version the control plane will report)."""
     project = project.resolve()
     paths = members(project)
+    rules = BundleRules()  # no size limit here: the control plane applies its own
     raw = io.BytesIO()
     with (
         gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=9) as zipped,
@@ -95,6 +99,11 @@ def build(project: Path) -> Bundle:
     ):
         for relative in paths:
             info = _info(project, relative)
+            try:
+                rules.check(info)
+            except BundleRefused as exc:
+                reason = exc.reason if isinstance(exc, MemberRefused) else str(exc)
+                raise ArchiveRefused(f"{relative}: {reason}; the control plane would refuse it") from None
             if info.isreg():
                 with (project / relative).open("rb") as handle:
                     tar.addfile(info, handle)

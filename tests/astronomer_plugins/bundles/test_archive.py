@@ -59,35 +59,56 @@ def test_the_ignore_file_follows_regexp_syntax(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("files", "extra", "reason"),
     [
-        ({"dags/../../etc/x.py": DAG}, [], "member 'dags/../../etc/x.py': a path with '..'"),
-        ({"/etc/cron.d/x": DAG}, [], "member '/etc/cron.d/x': an absolute or malformed path"),
-        ({"dags/a.py": DAG, "setup.py": DAG}, [], "member 'setup.py': outside dags/, include/, plugins/"),
+        (
+            {"dags/../../etc/x.py": DAG},
+            [],
+            "member 'dags/../../etc/x.py': its path contains '..' ('dags/../../etc/x.py'); "
+            "it could point out of the bundle",
+        ),
+        (
+            {"/etc/cron.d/x": DAG},
+            [],
+            "member '/etc/cron.d/x': its path is absolute ('/etc/cron.d/x'); paths must be relative, "
+            "e.g. dags/my_dag.py",
+        ),
+        (
+            {"dags/a.py": DAG, "setup.py": DAG},
+            [],
+            "member 'setup.py': a bundle holds only dags/, include/, plugins/ "
+            "(move it under include/ if it is code)",
+        ),
         (
             {"dags/a.py": DAG},
             [link("dags/passwd", "/etc/passwd")],
-            "member 'dags/passwd': a link to an absolute path ('/etc/passwd')",
+            "member 'dags/passwd': it is a symlink to the absolute path '/etc/passwd' (outside the bundle)",
         ),
         (
             {"dags/a.py": DAG},
             [link("dags/up", "../../outside")],
-            "member 'dags/up': a link pointing out of the bundle ('../../outside')",
+            "member 'dags/up': it is a symlink pointing out of the bundle ('../../outside')",
         ),
         (
             {"dags/a.py": DAG},
             [link("dags/hard", "../secret", tarfile.LNKTYPE)],
-            "member 'dags/hard': a link pointing out of the bundle ('../secret')",
+            "member 'dags/hard': its hardlink target contains '..' ('../secret'); "
+            "it could point out of the bundle",
         ),
         (
             {"dags/a.py": DAG},
             [special("dags/null", tarfile.CHRTYPE)],
-            "member 'dags/null': a device, fifo or other special file",
+            "member 'dags/null': it is a device file",
         ),
         (
             {"dags/a.py": DAG},
             [special("dags/pipe", tarfile.FIFOTYPE)],
-            "member 'dags/pipe': a device, fifo or other special file",
+            "member 'dags/pipe': it is a fifo",
         ),
-        ({"include/x.py": "X = 1\n"}, [], "no dags/ folder in the bundle"),
+        (
+            {"include/x.py": "X = 1\n"},
+            [],
+            "the bundle has no dags/ directory: a bundle holds dags/ (required), include/ and plugins/; "
+            "pack the folders by name, e.g. `tar -czf bundle.tar.gz dags include plugins`",
+        ),
     ],
     ids=[
         "dotdot",
@@ -122,8 +143,8 @@ def test_a_gzip_bomb_is_refused_from_its_header_before_its_data_is_read(tmp_path
     with pytest.raises(BundleRefused) as refused:
         unpack(write(tmp_path, buffer.getvalue()), tmp_path / "out", max_unpacked_bytes=LIMIT)
     assert str(refused.value) == (
-        "member 'dags/zeros.py': unpacked size exceeds 10485760 bytes "
-        "([astronomer] bundle_max_unpacked_bytes)"
+        "member 'dags/zeros.py': the bundle unpacks to more than the limit of 10485760 bytes "
+        "(10 MiB, [astronomer] bundle_max_unpacked_bytes)"
     )
     assert not any((tmp_path / "out").rglob("*.py"))
     assert time.monotonic() - started < 5

@@ -106,3 +106,16 @@ def test_a_project_without_dags_is_refused(tmp_path: Path) -> None:
     (tmp_path / "p" / "include").mkdir(parents=True)
     with pytest.raises(ArchiveRefused, match=r"p/dags does not exist"):
         archive.build(tmp_path / "p")
+
+
+def test_what_the_control_plane_would_refuse_is_refused_while_packing(tmp_path: Path) -> None:
+    """The command line asks the shared bundle rules per member (a backslash is legal in a Linux
+    file name, but no bundle may carry it)."""
+    root = _project(tmp_path / "p")
+    (root / "dags" / "odd\\name.py").write_text("")
+    with pytest.raises(ArchiveRefused) as refused:
+        archive.build(root)
+    assert str(refused.value) == (
+        "dags/odd\\name.py: its path ('dags/odd\\\\name.py') has a NUL byte or a backslash; "
+        "separate names with /; the control plane would refuse it"
+    )
