@@ -143,11 +143,8 @@ def package_changes(
     split: dict[str, list[dict[str, Any]]] = {"requirements": [], "transitive": []}
     for name in sorted(set(before) | set(after)):
         old, new = before.get(name), after.get(name)
-        change = VersionChange(
-            (new or old).name if (new or old) else name,  # type: ignore[union-attr]
-            old.version if old else None,
-            new.version if new else None,
-        )
+        spelled = new.name if new else old.name if old else name
+        change = VersionChange(spelled, old.version if old else None, new.version if new else None)
         if change.kind == "unchanged":
             continue
         entry = {"name": change.name, "from": change.old, "to": change.new, "change": change.kind}

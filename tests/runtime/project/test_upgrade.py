@@ -21,6 +21,7 @@ import yaml
 from astronomer_runtime.cli import main
 from astronomer_runtime.paths import CATALOG_FILE
 from astronomer_runtime.project import upgrade, upgrade_report
+from astronomer_runtime.project.distributions import Distribution
 from tests.projects import DAG_IDS, write_project
 
 OLD_IMAGE = "localhost/astronomer/runtime:3.1-1-python-3.11"
@@ -271,3 +272,31 @@ def test_unknown_target_release_is_one_clear_error(tmp_path: Path, catalog_file:
 )  # fmt: skip
 def test_shape_differences(old: dict[str, Any], new: dict[str, Any], expected: list[str]) -> None:
     assert upgrade.shape_differences(old, new) == expected
+
+
+def test_package_changes_split_own_requirements_from_the_rest() -> None:
+    def dist(name: str, version: str) -> Distribution:
+        return Distribution(name, version, ())
+
+    before = {
+        "emoji": dist("emoji", "2.14.0"),
+        "rich": dist("rich", "15.0.0"),
+        "six": dist("six", "1.17.0"),
+        "same": dist("same", "1.0"),
+    }
+    after = {
+        "emoji": dist("emoji", "2.15.0"),
+        "rich": dist("rich", "13.9.4"),
+        "psycopg": dist("psycopg", "3.3.9"),
+        "same": dist("same", "1.0"),
+    }
+    assert upgrade.package_changes(before, after, {"emoji", "six"}) == {
+        "requirements": [
+            {"name": "emoji", "from": "2.14.0", "to": "2.15.0", "change": "upgraded"},
+            {"name": "six", "from": "1.17.0", "to": None, "change": "removed"},
+        ],
+        "transitive": [
+            {"name": "psycopg", "from": None, "to": "3.3.9", "change": "added"},
+            {"name": "rich", "from": "15.0.0", "to": "13.9.4", "change": "downgraded"},
+        ],
+    }
