@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--control-plane-port", type=int)
     parser.add_argument("--catalog", type=Path, default=paths.CATALOG_FILE)
+    parser.add_argument("--deploys", action="store_true", help="DAGs from the control plane's deploys")
     args = parser.parse_args(argv)
     catalog = load_catalog(args.catalog)
     release = catalog.get(args.release)
