@@ -14,6 +14,7 @@ import functools
 import importlib.machinery
 import importlib.util
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -66,8 +67,11 @@ class Host:
         argv, env = self.argv(*command), self.env(**settings)
         return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout, cwd=self.home)
 
-    def start(self, log: Path, *command: str, **settings: str) -> subprocess.Popen[bytes]:
-        """The entrypoint in the background, stdout and stderr into `log`."""
+    def start(
+        self, log: Path, *command: str, new_session: bool = False, **settings: str
+    ) -> subprocess.Popen[bytes]:
+        """The entrypoint in the background, stdout and stderr into `log` (in its own process group with
+        `new_session`, so a test can always clean up whatever it started)."""
         with log.open("wb") as output:
             return subprocess.Popen(
                 self.argv(*command),
@@ -75,6 +79,7 @@ class Host:
                 stdout=output,
                 stderr=subprocess.STDOUT,
                 cwd=self.home,
+                start_new_session=new_session,
             )
 
 
@@ -228,23 +233,44 @@ def test_an_unreachable_database_is_named_before_the_broker(host: Host, redis_se
     assert SECRET not in result.stdout + result.stderr
 
 
-def test_celery_worker_command_runs_once_database_and_broker_answer(
-    host: Host, database_url: str, redis_server: RedisServer
+def test_a_celery_worker_starts_once_database_and_broker_answer_and_stops_warm(
+    host: Host, tmp_path: Path, database_url: str, redis_server: RedisServer
 ) -> None:
-    """Both answer: no wait message, and the command is exec'd (its help, so no worker is left running;
-    a real worker's start is tests/integration/test_celery.py's)."""
-    result = host.run(
+    """`airflow celery worker` through the entrypoint with the image's airflow.cfg: no wait message,
+    the worker consumes its queue, and SIGTERM (what Kubernetes sends) ends it with a warm shutdown."""
+    log = tmp_path / "worker.log"
+    worker = host.start(
+        log,
         "airflow",
         "celery",
         "worker",
-        "--help",
+        "--concurrency",
+        "1",
+        "--queues",
+        "entrypoint-test",
+        "--skip-serve-logs",
+        new_session=True,
         AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=database_url,
         AIRFLOW__CELERY__BROKER_URL=redis_server.url,
         AIRFLOW__CORE__EXECUTOR="CeleryExecutor",
     )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "--queues" in result.stdout and "--concurrency" in result.stdout
-    assert "waiting" not in result.stderr
+    try:
+        poll(
+            lambda: worker.poll() is None and " ready." in log.read_text(errors="replace"),
+            timeout=180,
+            interval=0.5,
+            what="the Celery worker to be ready",
+        )
+        worker.send_signal(signal.SIGTERM)  # to the exec'd airflow process, as tini forwards it
+        assert worker.wait(timeout=60) == 0, log.read_text(errors="replace")[-3000:]
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
+    output = log.read_text(errors="replace")
+    assert "waiting" not in output
+    assert "entrypoint-test" in output and "Warm shutdown" in output
+    assert SECRET not in output
 
 
 # ---------------------------------------------------------------------------------------------
