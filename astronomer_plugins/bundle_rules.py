@@ -11,7 +11,9 @@ symlink; a symlink's target is relative, climbs only with leading `..` (a `..` a
 climb out through another link), stays inside the bundle and lands under one of the roots; a
 hardlink names a file earlier in the bundle; only files, directories and links are allowed (no
 device, fifo or other special file); no path appears twice; the member count and the unpacked size
-are bounded, checked on each header before its data is read (a gzip bomb stops early).
+are bounded, checked on each header before its data is read (a gzip bomb stops early). Read the
+decompressed tar through `CountedStream` as well: tar's own headers (a pax header can hold any
+amount of data) are bounded there, so a bomb hidden in headers stays small too.
 
 This module is imported by the control plane: it imports nothing heavy (no Airflow).
 """
@@ -20,12 +22,15 @@ from __future__ import annotations
 
 import tarfile
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from astronomer_plugins.errors import BundleRefused
 
 ROOTS = ("dags", "include", "plugins")
 REQUIRED_ROOT = "dags"
 MAX_MEMBERS = 100_000
+# Tar's own bytes on top of the files' contents: a 512-byte header (plus padding) per member.
+TAR_OVERHEAD_PER_MEMBER = 3 * 512
 _ALLOWED = ", ".join(f"{root}/" for root in ROOTS)
 _HOW_TO_PACK = "pack the folders by name, e.g. `tar -czf bundle.tar.gz dags include plugins`"
 
@@ -45,6 +50,38 @@ class UnpackedTooLarge(MemberRefused):
 
 class MissingRequiredRoot(BundleRefused):
     """The bundle has no `dags/` directory."""
+
+
+class StreamTooLarge(BundleRefused):
+    """The decompressed tar stream (headers included) passed its bound (the control plane answers 413)."""
+
+
+def _too_large(limit: int, setting: str) -> str:
+    shown = f", {setting}" if setting else ""
+    return f"the bundle unpacks to more than the limit of {limit} bytes ({limit / 2**20:g} MiB{shown})"
+
+
+class _Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
+class CountedStream:
+    """The decompressed tar stream for `tarfile.open(fileobj=..., mode="r|")`, refused (StreamTooLarge)
+    once it passes the files' limit plus tar's overhead for the most members a bundle may have."""
+
+    def __init__(self, raw: _Readable, *, max_unpacked_bytes: int, limit_setting: str = "") -> None:
+        self.raw = raw
+        self.max_unpacked_bytes = max_unpacked_bytes
+        self.limit_setting = limit_setting
+        self.limit = max_unpacked_bytes + MAX_MEMBERS * TAR_OVERHEAD_PER_MEMBER
+        self.count = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.raw.read(size)
+        self.count += len(data)
+        if self.count > self.limit:
+            raise StreamTooLarge(_too_large(self.max_unpacked_bytes, self.limit_setting))
+        return data
 
 
 def _parts(name: str, *, member: str, what: str = "its path") -> list[str]:
@@ -154,12 +191,7 @@ class BundleRules:
         self.unpacked_bytes += max(member.size, 0)
         limit = self.max_unpacked_bytes
         if limit is not None and self.unpacked_bytes > limit:
-            setting = f", {self.limit_setting}" if self.limit_setting else ""
-            raise UnpackedTooLarge(
-                member.name,
-                f"the bundle unpacks to more than the limit of {limit} bytes "
-                f"({limit / 2**20:g} MiB{setting})",
-            )
+            raise UnpackedTooLarge(member.name, _too_large(limit, self.limit_setting))
 
     def finish(self) -> None:
         """After the last member: refuse a bundle without `dags/`."""

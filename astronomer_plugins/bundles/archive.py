@@ -2,7 +2,8 @@
 
 Each member is checked against the bundle rules the control plane applied on upload
 (astronomer_plugins.bundle_rules, one set for both sides) before its data is read: roots, paths,
-links, file types, member count and the unpacked total (a gzip bomb stops early). Python's own `data`
+links, file types, member count and the unpacked total; the decompressed stream is read once and
+counted (a gzip bomb, in data or in headers, stops early). Python's own `data`
 extraction filter runs on top, as a second net (absolute or escaping names, links out, special
 files, setuid bits). Files get the unpack time as their mtime, so the dag-processor, which re-parses
 files changed since their last parse, sees a new deploy at once.
@@ -17,7 +18,7 @@ import time
 import zlib
 from pathlib import Path
 
-from astronomer_plugins.bundle_rules import BundleRules
+from astronomer_plugins.bundle_rules import BundleRules, CountedStream
 from astronomer_plugins.errors import BundleRefused
 
 IGNORE_FILE = ".airflowignore"
@@ -41,7 +42,15 @@ def unpack(archive: Path, destination: Path, *, max_unpacked_bytes: int, ignore_
         return checked.replace(mtime=now, deep=False) if checked is not None else None
 
     try:
-        with tarfile.open(archive, mode="r:gz") as tar:
+        with (
+            gzip.open(archive, "rb") as raw,
+            tarfile.open(  # type: ignore[call-overload]
+                fileobj=CountedStream(
+                    raw, max_unpacked_bytes=max_unpacked_bytes, limit_setting=LIMIT_SETTING
+                ),
+                mode="r|",
+            ) as tar,
+        ):
             for member in tar:
                 rules.check(member)
                 try:

@@ -12,8 +12,10 @@ import pytest
 from astronomer_plugins.bundle_rules import (
     MAX_MEMBERS,
     BundleRules,
+    CountedStream,
     MemberRefused,
     MissingRequiredRoot,
+    StreamTooLarge,
     UnpackedTooLarge,
 )
 from astronomer_plugins.errors import BundleRefused
@@ -214,3 +216,22 @@ def test_the_rules_import_nothing_heavy() -> None:
     assert loaded.stdout.strip() == str(
         ["astronomer_plugins", "astronomer_plugins.bundle_rules", "astronomer_plugins.errors"]
     )
+
+
+class Zeros:
+    """An endless decompressed stream, made as it is read (a bomb in tar headers looks like this)."""
+
+    def read(self, size: int = -1) -> bytes:
+        return bytes(min(size if size > 0 else 2**20, 2**20))
+
+
+def test_the_decompressed_stream_is_bounded_headers_included() -> None:
+    stream = CountedStream(Zeros(), max_unpacked_bytes=2**20, limit_setting="the setting X")
+    with pytest.raises(StreamTooLarge) as refused:
+        while True:
+            stream.read(2**20)
+    assert str(refused.value) == (
+        "the bundle unpacks to more than the limit of 1048576 bytes (1 MiB, the setting X)"
+    )
+    # 1 MiB of files plus 100000 members' tar overhead (154648576 bytes): stopped at the 148th MiB read
+    assert stream.count == 148 * 2**20

@@ -161,3 +161,12 @@ def test_a_gzip_bomb_is_refused_from_its_header_before_its_data_is_read(tmp_path
 def test_unreadable_archives_are_refused(tmp_path: Path, data: bytes, reason: str) -> None:
     with pytest.raises(BundleRefused, match=reason):
         unpack(write(tmp_path, data), tmp_path / "out", max_unpacked_bytes=LIMIT)
+
+
+def test_a_hardlink_to_an_earlier_file_unpacks_from_the_stream(tmp_path: Path) -> None:
+    archive = write(
+        tmp_path, make_bundle({"dags/a.py": DAG}, extra=[link("dags/b.py", "dags/a.py", tarfile.LNKTYPE)])
+    )
+    unpack(archive, tmp_path / "out", max_unpacked_bytes=LIMIT)
+    assert (tmp_path / "out/dags/b.py").read_text() == DAG
+    assert os.path.samefile(tmp_path / "out/dags/a.py", tmp_path / "out/dags/b.py")
