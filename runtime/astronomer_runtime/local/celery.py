@@ -60,9 +60,9 @@ class LocalCelery:
         if result.returncode != 0:
             error = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
             raise LocalCeleryError(
-                f"CeleryExecutor cannot be imported by {python}: {error}. Install a celery that "
-                "apache-airflow-providers-celery supports (the Runtime lock's celery 5.7.0 does not: "
-                "celery<5.7 does)"
+                f"CeleryExecutor cannot be imported by {python}: {error}. The Runtime's locks hold "
+                "celery<5.7 (5.7.0 broke the Celery provider): reinstall the environment from its lock "
+                "(make venv)"
             )
 
     def initialize(self) -> None:
