@@ -3,7 +3,11 @@
 AstronomerError                   anything raised on purpose by this package
  ├─ AstronomerConfigError         a setting in [astronomer] is missing or invalid (also a ValueError)
  ├─ ProjectSettingsError          airflow_settings.yaml is invalid or could not be applied (no secrets shown)
- ├─ BundleRefused                 a DAG bundle download was refused: bad digest, too big, unsafe member
+ ├─ BundleRefused                 a DAG bundle was refused: bad digest, too big, unsafe member
+ │   ├─ MemberRefused             one member breaks a rule (bundle_rules.py, which defines these four)
+ │   │   └─ UnpackedTooLarge      the members add up to more than the unpacked limit
+ │   ├─ MissingRequiredRoot       no dags/ folder
+ │   └─ StreamTooLarge            the decompressed stream (headers included) exceeds the limit
  ├─ TokenRejected                 a bearer token failed verification (never shows the token)
  │   └─ VerificationUnavailable   it could not be checked: keys or revocation list stale (HTTP 503)
  └─ ControlPlaneError             a call to the control plane failed (never shows the token)
