@@ -76,9 +76,10 @@ def _migrate(home: LocalHome, runtime_version: str, supervisor: Supervisor, outp
     (a marker next to it), so that a warm start does not pay for a no-op migration. Any other
     database is migrated every time: the marker cannot know what happened to it."""
     database = supervisor.environment.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "")
-    ours = database == f"sqlite:///{home.path / 'airflow.db'}" and (home.path / "airflow.db").exists()
+    ours = database == f"sqlite:///{home.path / 'airflow.db'}"
     marker = home.path / MIGRATED_MARKER
-    if ours and marker.is_file() and marker.read_text() == runtime_version:
+    recorded = marker.read_text() if marker.is_file() else None
+    if ours and (home.path / "airflow.db").exists() and recorded == runtime_version:
         output.write(f"The database is already migrated for Runtime {runtime_version}.\n")
         return 0
     marker.unlink(missing_ok=True)

@@ -31,7 +31,7 @@ from astronomer_runtime.local.runner import HEALTH_PATH, project_settings
 from astronomer_runtime.project import packages, venv
 from astronomer_runtime.project.cli import project_argument
 from astronomer_runtime.project.release import project_release
-from astronomer_runtime.project.state import RunRecord, airflow_home, log_file
+from astronomer_runtime.project.state import RunRecord, airflow_home, log_file, process_alive
 
 START_DEADLINE_SECONDS = 240.0
 STOP_DEADLINE_SECONDS = 60.0
@@ -100,7 +100,7 @@ def _stop_process(pid: int, deadline: float = STOP_DEADLINE_SECONDS) -> bool:
         try:
             finished, _ = os.waitpid(pid, os.WNOHANG)
         except ChildProcessError:  # not our child: poll its existence instead
-            finished = 0 if _exists(pid) else pid
+            finished = 0 if process_alive(pid) else pid
         if finished == pid:
             return True
         time.sleep(0.2)
@@ -109,14 +109,6 @@ def _stop_process(pid: int, deadline: float = STOP_DEADLINE_SECONDS) -> bool:
     except ProcessLookupError:
         pass
     return False
-
-
-def _exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def start(catalog: Catalog, args: argparse.Namespace) -> int:

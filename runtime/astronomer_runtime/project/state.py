@@ -49,6 +49,22 @@ def log_file(project: Path) -> Path:
     return state_dir(project) / "logs" / LOG_FILE
 
 
+def process_alive(pid: int) -> bool:
+    """Whether `pid` still runs: an exited process that nobody has reaped yet (a zombie, as a start's
+    process becomes once the command that started it is gone) counts as stopped."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state != "Z"
+
+
 @dataclass(frozen=True)
 class RunRecord:
     """A running start: the supervising process (its process group holds every component)."""
@@ -60,13 +76,7 @@ class RunRecord:
     control_plane_url: str | None
 
     def alive(self) -> bool:
-        try:
-            os.kill(self.pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
+        return process_alive(self.pid)
 
     def write(self, project: Path) -> None:
         path = state_dir(project) / RUN_FILE
