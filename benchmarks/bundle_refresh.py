@@ -3,10 +3,12 @@
 1. Refresh cost. The same DAG files (BENCH_DAGS files, default 40, of 10 tasks each) are served by
    Airflow's LocalDagBundle (a folder) and by ControlPlaneDagBundle (deployed once to the real
    reference control plane, then installed). One dag-processor cycle with unchanged code is what the
-   manager does per bundle: refresh(), get_current_version(), list the DAG files, parse them all (here
-   with Airflow's DagBag in this process). The cycles alternate between the two bundles for
-   BENCH_ROUNDS rounds (default 15); the ratio of the medians is reported (target <= 1.05), plus the
-   bare refresh() + get_current_version() of each (ours is one small HTTP GET to the control plane).
+   manager does per bundle when, as in the image, the bundle's refresh_interval equals the file parse
+   interval (30 s): refresh(), get_current_version(), list the DAG files, parse each one with
+   Airflow's own per-file parse function (here in this process). The cycles alternate between the
+   two bundles for BENCH_ROUNDS rounds (default 30); reported: the ratio of the medians and the median
+   of the per-round ratios (target <= 1.05 for both), plus the bare refresh() + get_current_version()
+   of each (ours is one small HTTP GET to the control plane on a kept connection).
 2. Deploy-to-parsed. A real dag-processor runs with the bundle (refresh_interval BENCH_REFRESH, default
    2 s; Airflow checks its bundles every second here); BENCH_DEPLOYS deploys (default 10) each change
    the DAG; the time from the deploy's POST returning to Airflow's DagVersion row for that bundle
@@ -29,6 +31,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import structlog
+
 from tests.astronomer_plugins.bundles.deploys import Deployer, make_bundle, sha256
 from tests.support.control_plane import deployment_settings, make_tree
 from tests.support.servers import ControlPlaneServer
@@ -40,10 +44,11 @@ REPO = Path(__file__).resolve().parents[1]
 BENCH_DIR = REPO / ".bench" / "bundle_refresh"
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 DAGS = int(os.environ.get("BENCH_DAGS", "40"))
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "15"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "30"))
 DEPLOYS = int(os.environ.get("BENCH_DEPLOYS", "10"))
 REFRESH = int(os.environ.get("BENCH_REFRESH", "2"))
 TARGET = 1.05
+LOG = structlog.get_logger("bundle_refresh")
 BUNDLE = "control-plane"
 
 DAG_FILE = """
@@ -71,7 +76,9 @@ class Cycle:
     """One dag-processor cycle on one bundle, as DagFileProcessorManager does it: a refresh tick
     (refresh(), get_current_version(), and the file listing, which Airflow repeats on every tick for
     an unversioned bundle but only on a version change for a versioned one), then one parse of every
-    DAG file (each file in its own DagBag, as each parse process does; here in this process)."""
+    DAG file as each parse process does it (Airflow's own `_parse_file`: the stability check, the
+    file's DagBag, the serialization of its DAGs), here in this process: the fork and the database
+    write of a real cycle are left out, which only makes the refresh's share look larger."""
 
     def __init__(self, bundle: BaseDagBundle) -> None:
         self.bundle = bundle
@@ -80,7 +87,7 @@ class Cycle:
 
     def __call__(self) -> tuple[float, float]:
         """(refresh tick seconds, whole cycle seconds)."""
-        from airflow.dag_processing.dagbag import DagBag
+        from airflow.dag_processing.processor import DagFileParseRequest, _parse_file
         from airflow.utils.file import list_py_file_paths
 
         bundle = self.bundle
@@ -94,12 +101,11 @@ class Cycle:
         refreshed = time.perf_counter()
         dags = 0
         for file in self.files:
-            bag = DagBag(
-                dag_folder=file, safe_mode=True, load_op_links=False, bundle_path=path, bundle_name="b"
-            )
-            if bag.import_errors:
-                raise SystemExit(f"{file}: {bag.import_errors}")
-            dags += len(bag.dags)
+            request = DagFileParseRequest(file=file, bundle_path=path, bundle_name=bundle.name)
+            result = _parse_file(request, LOG)
+            if result is None or result.import_errors:
+                raise SystemExit(f"{file}: {result.import_errors if result else 'no result'}")
+            dags += len(result.serialized_dags)
         if dags != DAGS:
             raise SystemExit(f"{path}: {dags} DAGs, expected {DAGS}")
         return refreshed - started, time.perf_counter() - started
@@ -243,8 +249,8 @@ def main() -> int:
             f"whole cycle (refresh tick + parse) {costs[f'{name} cycle'] * 1000:8.1f} ms"
         )
     print(
-        f"  cycle ratio control-plane / LocalDagBundle: {ratio:.3f} (target <= {TARGET}); "
-        f"median of the per-round ratios {costs['median round ratio']:.3f}"
+        f"  cycle ratio control-plane / LocalDagBundle: {ratio:.3f}; median of the per-round ratios "
+        f"{costs['median round ratio']:.3f} (target <= {TARGET} for both)"
     )
     goal = 2 * REFRESH + parse
     median = statistics.median(delays)
@@ -253,7 +259,8 @@ def main() -> int:
         f"(min {min(delays):.2f}, max {max(delays):.2f}); goal 2 x refresh_interval ({REFRESH} s) + parse "
         f"time ({parse:.2f} s) = {goal:.2f} s -> {'met' if median <= goal else 'NOT met'}"
     )
-    return 0 if ratio <= TARGET and median <= goal else 1
+    paired = costs["median round ratio"]
+    return 0 if max(ratio, paired) <= TARGET and median <= goal else 1
 
 
 if __name__ == "__main__":

@@ -16,12 +16,17 @@ baked into the image.
 Without [astronomer] control_plane_url (an image run on its own, `airflow dags test`) the bundle is
 the image's `[core] dags_folder`, unversioned, exactly like Airflow's LocalDagBundle.
 
+Once a version is served, the dag-processor reports it to the control plane (once per version), so
+the deploy records when its code went live and `astro-runtime deploy --wait` can wait for that with
+the deployer's own login. The refresh keeps one client (and its connection) between refreshes.
+
 Failures never reach Airflow's loop: an unreachable control plane, a refused token or a corrupt
 download keeps the version being served and is logged once until it changes or heals.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import sys
 from pathlib import Path
@@ -58,6 +63,9 @@ class ControlPlaneDagBundle(BaseDagBundle):
         self._served_ref: BundleRef | None = None
         self._problem: str | None = None  # the kind of failure logged last; logged again when it changes
         self._reported_empty = False
+        self._confirmed: str | None = None  # the served version the control plane has been told of
+        self._client: ControlPlaneClient | None = None
+        self._client_key: tuple[str, str] | None = None  # (url, sha256 of the token) it was made for
 
     # -- Airflow's bundle interface --------------------------------------------------------------
 
@@ -100,6 +108,7 @@ class ControlPlaneDagBundle(BaseDagBundle):
             try:
                 self._follow()
             except (ControlPlaneError, BundleRefused, AstronomerConfigError) as exc:
+                self._drop_client()  # a fresh connection next time
                 self._report(exc)
                 return
         if self._problem is not None:
@@ -109,35 +118,49 @@ class ControlPlaneDagBundle(BaseDagBundle):
     # -- the work ------------------------------------------------------------------------------------
 
     def _follow(self) -> None:
-        from astronomer_plugins.control_plane.client import BUNDLE, client_for
-
         deployment_id = config.require(config.DEPLOYMENT_ID)
-        client = client_for(BUNDLE)
-        try:
-            ref = client.current_bundle(deployment_id)
-            if ref is None:
-                self._no_deploy()
-                return
-            check_version(ref.version)
-            if ref.sha256 != ref.version:
-                raise BundleRefused(f"bundle {ref.version[:12]}: BundleRef sha256 differs from its version")
-            if ref == self._served_ref and self._store.has(ref.version):
-                return
+        client = self._control_plane()
+        ref = client.current_bundle(deployment_id)
+        if ref is None:
+            self._no_deploy()
+            return
+        check_version(ref.version)
+        if ref.sha256 != ref.version:
+            raise BundleRefused(f"bundle {ref.version[:12]}: BundleRef sha256 differs from its version")
+        if ref != self._served_ref or not self._store.has(ref.version):
             if not self._store.has(ref.version):
                 self._install(client, deployment_id, ref.version, ref.size_bytes)
             self._store.serve(ref)
-        finally:
-            client.close()
-        previous, self._served, self._served_ref = self._served, ref.version, ref
-        log.info(
-            "DAG bundle %s: now serving version %s (deploy %s by %s%s); was %s",
-            self.name,
-            ref.version,
-            ref.deploy_id,
-            ref.author,
-            f": {ref.description}" if ref.description else "",
-            previous or "empty",
-        )
+            previous, self._served, self._served_ref = self._served, ref.version, ref
+            log.info(
+                "DAG bundle %s: now serving version %s (deploy %s by %s%s); was %s",
+                self.name,
+                ref.version,
+                ref.deploy_id,
+                ref.author,
+                f": {ref.description}" if ref.description else "",
+                previous or "empty",
+            )
+        if self._confirmed != ref.version:
+            client.bundle_served(deployment_id, ref.version)  # fails: told again on the next refresh
+            self._confirmed = ref.version
+
+    def _control_plane(self) -> ControlPlaneClient:
+        """The kept client; a new one when the URL or the agent token changed (a rotated token file
+        is read on every refresh)."""
+        from astronomer_plugins.control_plane.client import BUNDLE, client_for
+
+        url, token = config.require(config.CONTROL_PLANE_URL), config.agent_token()
+        key = (url, hashlib.sha256(token.encode()).hexdigest())
+        if self._client is None or self._client_key != key:
+            self._drop_client()
+            self._client, self._client_key = client_for(BUNDLE, url=url, token=token), key
+        return self._client
+
+    def _drop_client(self) -> None:
+        if self._client is not None:
+            self._client.close()
+        self._client = self._client_key = None
 
     def _no_deploy(self) -> None:
         if self._served is not None:
@@ -181,13 +204,10 @@ class ControlPlaneDagBundle(BaseDagBundle):
         with self.lock():
             if self._store.has(version):
                 return
-            from astronomer_plugins.control_plane.client import BUNDLE, client_for
-
-            client = client_for(BUNDLE)
             try:
-                self._install(client, config.require(config.DEPLOYMENT_ID), version, None)
+                self._install(self._control_plane(), config.require(config.DEPLOYMENT_ID), version, None)
             finally:
-                client.close()
+                self._drop_client()  # a task runner fetches once
         log.info("DAG bundle %s: fetched version %s for this task", self.name, version)
 
     def _report(self, exc: Exception) -> None:

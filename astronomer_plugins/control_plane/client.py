@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from astronomer_plugins.control_plane.models import (
     BundleRef,
+    BundleServed,
     ComponentRegistration,
     ComponentStatus,
     Deploy,
@@ -345,6 +346,17 @@ class ControlPlaneClient:
         reads `iter_content` and closes it. 404 (never deployed here) is a ControlPlaneResponseError."""
         path = f"/v1/deployments/{deployment_id}/bundles/{version}"
         return self.request("GET", path, idempotent=True, stream=True)
+
+    def bundle_served(self, deployment_id: str, version: str) -> None:
+        """Tell the control plane this deployment's dag-processor serves bundle `version` (idempotent)."""
+        body = BundleServed(version=version)
+        self.request(
+            "PUT",
+            f"/v1/deployments/{deployment_id}/bundle/served",
+            idempotent=True,
+            json_body=body,
+            expected=(204,),
+        )
 
     def deploys(self, deployment_id: str) -> list[Deploy]:
         """The deployment's recent deploys, newest first (for the Runtime page)."""

@@ -199,6 +199,12 @@ class BundleRef(WireModel):
     git_commit: str | None = None
 
 
+class BundleServed(WireModel):
+    """PUT /v1/deployments/{id}/bundle/served (agent token): the dag-processor serves this version."""
+
+    version: str = Field(pattern=SHA256_HEX)
+
+
 class DeployKind(str, Enum):
     DAG = "dag"
     IMAGE = "image"
@@ -226,3 +232,6 @@ class Deploy(WireModel):
     description: str = ""
     git_commit: str | None = None
     rollback_of: str | None = None
+    served_at: dt.datetime | None = Field(
+        default=None, description="When the deployment's dag-processor first served this DAG deploy's bundle."
+    )

@@ -5,7 +5,8 @@ table is one step here, checked against the database itself (no version table to
 
 - clusters became records (issue 16): `deployments.cluster_id` is added, and each deployment made
   before gets the cluster of its organization named by its old free-text `cluster` (created when
-  missing: `local` as kind local, any other name as kind kubernetes with an unknown provider).
+  missing: `local` as kind local, any other name as kind kubernetes with an unknown provider);
+- a deploy records when the deployment's dag-processor first served it: `deploys.served_at`.
 """
 
 from __future__ import annotations
@@ -20,12 +21,8 @@ def upgrade(engine: Engine) -> None:
     from astronomer_control_plane import orm
 
     Base.metadata.create_all(engine)
-    columns = {column["name"] for column in inspect(engine).get_columns("deployments")}
-    if "cluster_id" not in columns:
-        with engine.begin() as connection:
-            connection.execute(
-                text("ALTER TABLE deployments ADD COLUMN cluster_id VARCHAR(40) REFERENCES clusters (id)")
-            )
+    _add_column(engine, "deployments", "cluster_id", "VARCHAR(40) REFERENCES clusters (id)")
+    _add_column(engine, "deploys", "served_at", "TIMESTAMP")
     with Session(engine) as session, session.begin():
         for deployment in session.scalars(select(orm.Deployment).where(orm.Deployment.cluster_id.is_(None))):
             cluster = session.scalar(
@@ -46,3 +43,9 @@ def upgrade(engine: Engine) -> None:
                 session.add(cluster)
                 session.flush()
             deployment.cluster_id = cluster.id
+
+
+def _add_column(engine: Engine, table: str, column: str, definition: str) -> None:
+    if column not in {found["name"] for found in inspect(engine).get_columns(table)}:
+        with engine.begin() as connection:
+            connection.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {definition}"))

@@ -205,3 +205,4 @@ class DeployRecord(Base):
     git_commit: Mapped[str | None] = mapped_column(String(64), default=None)
     rollback_of: Mapped[str | None] = mapped_column(String(40), default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    served_at: Mapped[dt.datetime | None] = mapped_column(default=None)  # its dag-processor serves it

@@ -500,3 +500,47 @@ def test_the_same_bundle_uploaded_at_once_is_stored_once(server: ControlPlaneSer
     assert [d["bundle"]["version"] for d in listing] == [sha256(body)] * 4
     assert stored_files(server).count(f"{sha256(body)}.tar.gz") == 1
     assert not list((server.data_dir / "bundles" / ".incoming").iterdir())
+
+
+def agent_served(server: ControlPlaneServer, tree: Tree, version: str, token: str | None = None) -> int:
+    response = requests.put(
+        f"{server.url}/v1/deployments/{tree.deployment_id}/bundle/served",
+        json={"version": version},
+        headers={"Authorization": f"Bearer {token or tree.agent_token}"},
+        timeout=30,
+    )
+    return response.status_code
+
+
+def served_at(server: ControlPlaneServer, tree: Tree, deploy_id: str) -> str | None:
+    found = server.admin().get(f"{deploys_url(server, tree)}/{deploy_id}", timeout=30)
+    assert found.status_code == 200, found.text
+    return found.json()["served_at"]
+
+
+def test_the_dag_processor_reports_the_version_it_serves(server: ControlPlaneServer) -> None:
+    tree = make_tree(server, "deploys-served")
+    first, second = dag_bundle("served one"), dag_bundle("served two")
+    one = upload(server, tree, first).json()
+    two = upload(server, tree, second).json()
+    assert one["served_at"] is None and served_at(server, tree, one["id"]) is None
+
+    assert agent_served(server, tree, sha256(second)) == 204
+    recorded = served_at(server, tree, two["id"])
+    assert recorded is not None
+    assert agent_served(server, tree, sha256(second)) == 204  # a restart, or a second dag-processor
+    assert served_at(server, tree, two["id"]) == recorded  # the first report counts
+    assert served_at(server, tree, one["id"]) is None
+
+    # A rollback is a new deploy of the old bundle: serving that bundle marks the rollback.
+    back = server.admin().post(f"{deploys_url(server, tree)}/{one['id']}/rollback", timeout=30).json()
+    assert agent_served(server, tree, sha256(first)) == 204
+    assert served_at(server, tree, back["id"]) is not None
+
+    other = make_tree(server, "deploys-served-other")
+    assert agent_served(server, tree, sha256(first), token=other.agent_token) == 403
+    assert agent_served(server, other, sha256(first), token=other.agent_token) == 404  # not deployed there
+    assert agent_served(server, tree, sha256(first), token="astro_agent_wrong") == 401
+    assert agent_served(server, tree, "../" + "a" * 61) == 422
+    stranger = server.admin().get(f"{deploys_url(server, other)}/{one['id']}", timeout=30)
+    assert stranger.status_code == 404 and stranger.json()["error"]["field"] == "deploy_id"

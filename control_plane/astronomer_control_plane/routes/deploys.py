@@ -14,7 +14,7 @@ from astronomer_control_plane.access import Deployer, agent_deployment, deploy_a
 from astronomer_control_plane.context import ControlPlane, control_plane
 from astronomer_control_plane.schemas import ImageDeployIn
 from astronomer_control_plane.services import deploys as svc
-from astronomer_plugins.control_plane.models import BundleRef, Deploy
+from astronomer_plugins.control_plane.models import BundleRef, BundleServed, Deploy
 
 Id = Annotated[str, Path(max_length=40)]
 CP = Depends(control_plane)
@@ -67,6 +67,14 @@ def list_deploys(org: Id, deployment: Id, caller: Deployer = READER, cp: Control
     return svc.history(cp, caller.deployment_id)
 
 
+@router.get("/{deploy_id}")
+def get_deploy(
+    org: Id, deployment: Id, deploy_id: Id, caller: Deployer = READER, cp: ControlPlane = CP
+) -> Deploy:
+    """One deploy; `served_at` is set once the deployment's dag-processor serves its bundle."""
+    return svc.get(cp, caller.deployment_id, deploy_id)
+
+
 @router.post("/{deploy_id}/rollback", status_code=201)
 def rollback(
     org: Id,
@@ -87,6 +95,12 @@ agent_router = APIRouter(prefix="/v1/deployments/{deployment_id}", tags=["deploy
 def current_bundle(deployment: str = AGENT, cp: ControlPlane = CP) -> BundleRef:
     """The bundle of the deployment's current DAG deploy (404 before its first DAG deploy)."""
     return svc.current_bundle(cp, deployment)
+
+
+@agent_router.put("/bundle/served", status_code=204)
+def bundle_served(body: BundleServed, deployment: str = AGENT, cp: ControlPlane = CP) -> None:
+    """The deployment's dag-processor serves this bundle version: its deploy records when (once)."""
+    svc.mark_served(cp, deployment, body.version)
 
 
 @agent_router.get("/deploys")

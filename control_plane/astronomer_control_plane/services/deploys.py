@@ -13,7 +13,7 @@ from astronomer_control_plane import bundle_store
 from astronomer_control_plane.access import Deployer
 from astronomer_control_plane.context import ControlPlane
 from astronomer_control_plane.errors import BadRequest, NotFound
-from astronomer_control_plane.orm import Bundle, Deployment, DeployRecord
+from astronomer_control_plane.orm import Bundle, Deployment, DeployRecord, utcnow
 from astronomer_control_plane.schemas import ImageDeployIn
 from astronomer_plugins.control_plane.models import BundleRef, Deploy, DeployKind, ImageRef
 
@@ -53,6 +53,7 @@ def _deploy_out(session: Session, record: DeployRecord) -> Deploy:
         description=record.description,
         git_commit=record.git_commit,
         rollback_of=record.rollback_of,
+        served_at=record.served_at,
     )
 
 
@@ -161,6 +162,14 @@ def history(cp: ControlPlane, deployment_id: str, limit: int = HISTORY_LIMIT) ->
         return [_deploy_out(session, record) for record in session.scalars(query)]
 
 
+def get(cp: ControlPlane, deployment_id: str, deploy_id: str) -> Deploy:
+    with cp.transaction() as session:
+        record = session.scalar(select(DeployRecord).where(DeployRecord.id == deploy_id))
+        if record is None or record.deployment_id != deployment_id:
+            raise NotFound(f"deploy {deploy_id!r} not found in this deployment", field="deploy_id")
+        return _deploy_out(session, record)
+
+
 def rollback(cp: ControlPlane, deployer: Deployer, deploy_id: str, *, description: str) -> Deploy:
     """A new DAG deploy of an earlier deploy's bundle (the history keeps both)."""
     with cp.transaction() as session:
@@ -203,6 +212,26 @@ def current_bundle(cp: ControlPlane, deployment_id: str) -> BundleRef:
                 field="deployment_id",
             )
         return _bundle_ref(record, bundle)
+
+
+def mark_served(cp: ControlPlane, deployment_id: str, version: str) -> None:
+    """The deployment's dag-processor serves `version`: the newest DAG deploy of that bundle records
+    when (the first report counts; more dag-processors, or a restart, report again)."""
+    with cp.transaction() as session:
+        record = session.scalar(
+            select(DeployRecord)
+            .where(
+                DeployRecord.deployment_id == deployment_id,
+                DeployRecord.kind == DeployKind.DAG.value,
+                DeployRecord.bundle_sha256 == version,
+            )
+            .order_by(DeployRecord.seq.desc())
+            .limit(1)
+        )
+        if record is None:
+            raise NotFound(f"bundle {version!r} was never deployed to this deployment", field="version")
+        if record.served_at is None:
+            record.served_at = utcnow()
 
 
 def deployed_bundle(cp: ControlPlane, deployment_id: str, version: str) -> Path:

@@ -245,8 +245,8 @@ def cmd_deploy(catalog: Any, args: argparse.Namespace) -> int:
         f"to deployment {deployment_id}"
     )
     if args.wait:
-        seconds = deploy.wait_for_version(session, deployment_id, version, timeout=args.wait_timeout)
-        print(f"Deployment {deployment_id} runs bundle {version[:12]} (parsed after {seconds:.1f} s)")
+        seconds = deploy.wait_until_served(session, deployment_id, record, timeout=args.wait_timeout)
+        print(f"Deployment {deployment_id} serves bundle {version[:12]} (reported after {seconds:.1f} s)")
     return 0
 
 
@@ -255,15 +255,17 @@ def cmd_deploys(catalog: Any, args: argparse.Namespace) -> int:
 
     session = _session()
     records = deploy.history(session, _deployment(session, args))
-    rows = [["ID", "KIND", "VERSION", "CREATED (UTC)", "AUTHOR", "DESCRIPTION"]]
+    rows = [["ID", "KIND", "VERSION", "CREATED (UTC)", "SERVED (UTC)", "AUTHOR", "DESCRIPTION"]]
     for r in records:
         what = r.bundle.version[:12] if r.bundle else (r.image.reference if r.image else "-")
         note = r.description + (f" (rollback of {r.rollback_of})" if r.rollback_of else "")
-        rows.append(
-            [r.id, r.kind.value, what, f"{r.created_at.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S}", r.author, note]
-        )
+        rows.append([r.id, r.kind.value, what, _utc(r.created_at), _utc(r.served_at), r.author, note])
     print(_table(rows))
     return 0
+
+
+def _utc(moment: dt.datetime | None) -> str:
+    return f"{moment.astimezone(dt.UTC):%Y-%m-%d %H:%M:%S}" if moment else "-"
 
 
 def cmd_rollback(catalog: Any, args: argparse.Namespace) -> int:
@@ -275,15 +277,15 @@ def cmd_rollback(catalog: Any, args: argparse.Namespace) -> int:
     version = record.bundle.version[:12] if record.bundle else "-"
     print(f"Deploy {record.id}: rollback of {args.deploy_id}, bundle {version} is current on {deployment_id}")
     if args.wait and record.bundle:
-        seconds = deploy.wait_for_version(
-            session, deployment_id, record.bundle.version, timeout=args.wait_timeout
-        )
-        print(f"Deployment {deployment_id} runs bundle {version} (parsed after {seconds:.1f} s)")
+        seconds = deploy.wait_until_served(session, deployment_id, record, timeout=args.wait_timeout)
+        print(f"Deployment {deployment_id} serves bundle {version} (reported after {seconds:.1f} s)")
     return 0
 
 
 def _wait_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--wait", action="store_true", help="wait until the deployment's Airflow parsed it")
+    parser.add_argument(
+        "--wait", action="store_true", help="wait until the deployment's dag-processor serves it"
+    )
     parser.add_argument(
         "--wait-timeout", type=float, default=300.0, help="seconds --wait waits (default 300)"
     )

@@ -1,9 +1,10 @@
 """Deploy a project to a deployment: parse it, pack and upload its DAG bundle (or record an image),
-then optionally wait until the deployment's Airflow has parsed that bundle version; history; rollback.
+then optionally wait until the deployment's dag-processor serves that bundle version; history; rollback.
 
-A DAG deploy is Airflow 3's versioned DAG bundle `control-plane`: its version is the bundle's sha256,
-so `--wait` asks the deployment's Airflow REST API for a DAG version with that bundle_version (the
-control plane's component list is for agents only).
+A DAG deploy is Airflow 3's versioned DAG bundle `control-plane`: its version is the bundle's sha256.
+The deployment's dag-processor reports each version it starts serving to the control plane, which
+records it on the deploy (`served_at`); `--wait` polls that record with the deployer's own login, so
+any login that may deploy may wait (the deployment's Airflow is not asked).
 """
 
 from __future__ import annotations
@@ -22,10 +23,9 @@ from pydantic import ValidationError
 
 from astronomer_control_plane.schemas import DeploymentEndpoint
 from astronomer_plugins.control_plane.models import Deploy, ImageRef
-from astronomer_plugins.errors import ControlPlaneAuthError, ControlPlaneError
 from astronomer_runtime.cloud import archive
-from astronomer_runtime.cloud.errors import ArchiveRefused, CloudError, NotAllowed
-from astronomer_runtime.cloud.session import Session, new_client
+from astronomer_runtime.cloud.errors import ArchiveRefused, CloudError
+from astronomer_runtime.cloud.session import Session
 
 BUNDLE_NAME = "control-plane"  # the [dag_processor] dag_bundle_config_list entry (deploy contract)
 RUNTIME_LABELS = ("io.astronomer.docker.runtime.version", "io.astronomer.runtime.version")
@@ -170,49 +170,34 @@ def endpoint(session: Session, deployment_id: str) -> DeploymentEndpoint:
     )
 
 
-def airflow_has_version(base_url: str, token: str, version: str) -> bool:
-    """True once the deployment's Airflow has a DAG version parsed from bundle `version`; False while
-    it is not up or not answering. A refusal of the login (401/403) ends the wait: it won't change."""
-    client = new_client(base_url, token, read_timeout=10.0)
-    params = {"bundle_name": BUNDLE_NAME, "bundle_version": version, "limit": "1"}
-    try:
-        response = client.request("GET", "/api/v2/dags/~/dagVersions", idempotent=True, params=params)
-        return int(response.json().get("total_entries", 0)) > 0
-    except ControlPlaneAuthError as exc:
-        raise NotAllowed(
-            f"--wait: the deployment's Airflow at {base_url} refused this login (HTTP {exc.status}) to read "
-            "DAG versions; a deployment or workspace API token (ASTRO_RUNTIME_API_TOKEN) carries the roles "
-            "it checks"
-        ) from None
-    except (ControlPlaneError, ValueError, AttributeError):
-        return False  # not up yet, restarting, or not answering: keep polling until the deadline
-    finally:
-        client.close()
+def get_deploy(session: Session, deployment_id: str, deploy_id: str) -> Deploy:
+    return session.parsed(
+        "read the deploy", Deploy.model_validate, "GET", f"{deploys_path(session, deployment_id)}/{deploy_id}"
+    )
 
 
-def wait_for_version(
+def wait_until_served(
     session: Session,
     deployment_id: str,
-    version: str,
+    record: Deploy,
     *,
     timeout: float,
-    interval: float = 2.0,
-    probe: Callable[[str, str, str], bool] = airflow_has_version,
+    interval: float = 1.0,
     progress: Callable[[str], Any] = print,
 ) -> float:
-    """Seconds until the deployment's Airflow reports `version` (polls with a deadline)."""
-    base_url = endpoint(session, deployment_id).base_url
-    assert session.login.token is not None
+    """Seconds until the deployment's dag-processor reports serving `record`'s bundle (polls the
+    control plane's deploy record with a deadline)."""
+    version = record.bundle.version[:12] if record.bundle else "-"
     started = time.monotonic()
-    progress(f"Waiting for {base_url} to parse bundle {version[:12]} (up to {timeout:.0f} s)...")
+    progress(f"Waiting for deployment {deployment_id} to serve bundle {version} (up to {timeout:.0f} s)...")
     while True:
-        if probe(base_url, session.login.token, version):
+        if get_deploy(session, deployment_id, record.id).served_at is not None:
             return time.monotonic() - started
         if time.monotonic() - started >= timeout:
             raise CloudError(
-                f"deployment {deployment_id} did not report bundle version {version[:12]} "
-                f"within {timeout:.0f} s "
-                f"(its Airflow at {base_url}: is the dag-processor running with the {BUNDLE_NAME} bundle?)"
+                f"deployment {deployment_id} did not report serving bundle {version} within {timeout:.0f} s "
+                f"(is its dag-processor running with the {BUNDLE_NAME} DAG bundle and reaching the control "
+                "plane? its log says why not)"
             )
         time.sleep(interval)
 

@@ -47,6 +47,11 @@ class Deployer:
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
 
+    def get(self, deploy_id: str) -> dict:
+        response = requests.get(f"{self.base}/{deploy_id}", headers=self._headers(), timeout=30)
+        assert response.status_code == 200, response.text
+        return response.json()
+
     def deploy(self, data: bytes, description: str = "") -> dict:
         response = requests.post(
             self.base,

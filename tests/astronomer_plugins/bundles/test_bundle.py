@@ -98,6 +98,18 @@ def test_rollback_serves_the_earlier_version_again(deployer: Deployer) -> None:
     assert (bundle.path / "dags/hello.py").read_text() == "MESSAGE = 'v1'\n"
 
 
+def test_the_served_version_is_reported_to_the_control_plane(deployer: Deployer) -> None:
+    first = deployer.deploy(make_bundle(bundle_files("reported v1")))
+    bundle = processor_bundle()
+    assert deployer.get(first["id"])["served_at"] is None
+    bundle.refresh()
+    assert deployer.get(first["id"])["served_at"] is not None
+    second = deployer.deploy(make_bundle(bundle_files("reported v2")))
+    assert deployer.get(second["id"])["served_at"] is None  # deployed, not yet served
+    bundle.refresh()
+    assert deployer.get(second["id"])["served_at"] is not None
+
+
 def test_an_outage_keeps_the_last_good_version_and_is_logged_once(
     deployer: Deployer, control_plane: ControlPlaneServer, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -1,7 +1,8 @@
 """`deploy --wait` end to end with real processes: the real control plane, and Airflow's api-server
 (with the Astronomer auth manager, which takes the CLI's control-plane token) and dag-processor
-configured with the control-plane DAG bundle. The command returns once the deployment's Airflow has
-parsed the bundle version it uploaded."""
+configured with the control-plane DAG bundle. The command returns once the deployment's dag-processor
+has reported serving the bundle version it uploaded (the deploy's `served_at`), with an API token and
+with a browser login alike; Airflow then parses that version."""
 
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ def port() -> int:
 
 @pytest.fixture
 def tree(server: ControlPlaneServer, port: int) -> Tree:
-    return make_tree(server, "org-cli-wait", base_url=f"http://127.0.0.1:{port}")
+    return make_tree(server, f"org-cli-wait-{port}", base_url=f"http://127.0.0.1:{port}")
 
 
 @pytest.fixture
@@ -67,7 +68,19 @@ def stack(
         stack.kill_all()
 
 
-def test_deploy_wait_returns_once_the_deployment_parsed_the_new_version(
+def served_at(server: ControlPlaneServer, tree: Tree, token: str, stdout: str) -> str | None:
+    """The control plane's record of the deploy the command printed ("Deploy <id>: ...")."""
+    deploy_id = re.match(r"Deploy (\S+):", stdout)
+    assert deploy_id, stdout
+    url = f"{server.url}/v1/organizations/{tree.organization_id}/deployments/{tree.deployment_id}/deploys"
+    record = requests.get(
+        f"{url}/{deploy_id.group(1)}", headers={"Authorization": f"Bearer {token}"}, timeout=10
+    )
+    assert record.status_code == 200, record.text
+    return record.json()["served_at"]
+
+
+def test_deploy_wait_returns_once_the_deployment_serves_the_new_version(
     server: ControlPlaneServer, tree: Tree, stack: AirflowStack, config_home: Path, tmp_path: Path
 ) -> None:
     _, secret = create_api_token(server, tree, "workspace", "WORKSPACE_AUTHOR")
@@ -91,36 +104,72 @@ def test_deploy_wait_returns_once_the_deployment_parsed_the_new_version(
         **env,
     )
     assert result.returncode == 0, result.stderr + stack.log("dag-processor")[-3000:]
-    assert re.search(rf"runs bundle {version[:12]} \(parsed after \d+\.\d s\)", result.stdout), result.stdout
-    # When the command returned, the DAG version of that bundle version was there, by Airflow's own API.
-    versions = requests.get(
-        f"{stack.base_url}/api/v2/dags/cli_deploy_hello/dagVersions",
-        headers={"Authorization": f"Bearer {secret}"},
-        timeout=10,
+    assert re.search(rf"serves bundle {version[:12]} \(reported after \d+\.\d s\)", result.stdout), (
+        result.stdout
     )
-    assert versions.status_code == 200, versions.text
-    assert version in [v["bundle_version"] for v in versions.json()["dag_versions"]]
+    # The deploy records when the dag-processor first served it; Airflow then parses that version.
+    assert served_at(server, tree, secret, result.stdout) is not None
+    history = run_cli(config_home, "deploys", "--deployment", tree.deployment_id, **env)
+    assert "SERVED (UTC)" in history.stdout.splitlines()[0], history.stdout + history.stderr
 
-    # A browser login's token is organization-wide and carries only the organization role: its deploy
-    # lands, but the deployment's Airflow refuses that token (401: it takes organization-wide audiences
-    # from API tokens only), and the wait says so at once instead of timing out.
-    member_home = tmp_path / "author-config"
+    def parsed(bundle_version: str) -> bool:
+        versions = requests.get(
+            f"{stack.base_url}/api/v2/dags/cli_deploy_hello/dagVersions",
+            headers={"Authorization": f"Bearer {secret}"},
+            timeout=10,
+        )
+        assert versions.status_code in (200, 404), versions.text
+        return versions.ok and bundle_version in [
+            v["bundle_version"] for v in versions.json()["dag_versions"]
+        ]
+
+    poll(lambda: parsed(version), timeout=TIMEOUT, what=f"Airflow's DAG version of bundle {version[:12]}")
+
+    # A browser login's token is organization-wide: the deployment's Airflow would refuse it, but the
+    # wait reads the control plane's deploy record, which any login that may deploy may read.
+    author_home = tmp_path / "author-config"
     roles = [{"scope": "workspace", "scope_id": tree.workspace_id, "role": "WORKSPACE_AUTHOR"}]
-    log_in(member_home, server, create_user(server, tree, "waiting-author@example.com", roles))
-    (project / "include" / "helpers.py").write_text("VALUE = 'second'\n")
-    refused = run_cli(
-        member_home,
+    log_in(author_home, server, create_user(server, tree, "waiting-author@example.com", roles))
+    (project / "dags" / "hello.py").write_text((project / "dags" / "hello.py").read_text() + "# second\n")
+    second = archive.build(project).sha256
+    waited = run_cli(
+        author_home,
         "deploy",
         "--project",
         str(project),
         "--deployment",
         tree.deployment_id,
         "--wait",
-        timeout=TIMEOUT,
+        "--wait-timeout",
+        str(TIMEOUT),
+        timeout=TIMEOUT + 60,
     )
-    assert refused.returncode == 1
-    assert refused.stdout.startswith("Deploy ")
-    assert refused.stderr.strip() == (
-        f"--wait: the deployment's Airflow at {stack.base_url} refused this login (HTTP 401) to read DAG "
-        "versions; a deployment or workspace API token (ASTRO_RUNTIME_API_TOKEN) carries the roles it checks"
+    assert waited.returncode == 0, waited.stderr + stack.log("dag-processor")[-3000:]
+    assert f"serves bundle {second[:12]}" in waited.stdout, waited.stdout
+    poll(lambda: parsed(second), timeout=TIMEOUT, what=f"Airflow's DAG version of bundle {second[:12]}")
+
+
+def test_deploy_wait_times_out_naming_the_dag_processor(
+    server: ControlPlaneServer, tree: Tree, config_home: Path, tmp_path: Path
+) -> None:
+    """No dag-processor runs: the deploy lands, the wait ends at its deadline with the reason."""
+    _, secret = create_api_token(server, tree, "workspace", "WORKSPACE_AUTHOR")
+    project = write_project(tmp_path / "project", text="nobody serves")
+    result = run_cli(
+        config_home,
+        "deploy",
+        "--project",
+        str(project),
+        "--deployment",
+        tree.deployment_id,
+        "--wait",
+        "--wait-timeout",
+        "2",
+        ASTRO_RUNTIME_API_TOKEN=secret,
+        ASTRO_RUNTIME_URL=server.url,
     )
+    assert result.returncode == 1
+    assert result.stdout.startswith("Deploy ")
+    assert f"deployment {tree.deployment_id} did not report serving bundle" in result.stderr
+    assert "dag-processor" in result.stderr
+    assert served_at(server, tree, secret, result.stdout) is None

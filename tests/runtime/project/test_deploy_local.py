@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -65,8 +66,13 @@ def test_deploy_then_run_the_deployed_code(deployment, tmp_path: Path) -> None:
     assert deployed.returncode == 0, deployed.stdout + deployed.stderr
     assert version[:12] in deployed.stdout
 
-    versions = api.get(f"{airflow_url}/api/v2/dags/{CUSTOMER_DAG}/dagVersions", timeout=10).json()
-    assert version in [entry["bundle_version"] for entry in versions["dag_versions"]]
+    assert re.search(rf"serves bundle {version[:12]} \(reported after \d+\.\d s\)", deployed.stdout)
+
+    def parsed() -> bool:  # served, then parsed by the dag-processor's next cycle
+        versions = api.get(f"{airflow_url}/api/v2/dags/{CUSTOMER_DAG}/dagVersions", timeout=10).json()
+        return version in [entry.get("bundle_version") for entry in versions.get("dag_versions", [])]
+
+    poll(parsed, timeout=120, what=f"a DAG version of bundle {version[:12]}")
     warm_execution_api(airflow_url)
     assert api.patch(f"{airflow_url}/api/v2/dags/{CUSTOMER_DAG}", json={"is_paused": False}, timeout=10).ok
     run_url = start_dag_run(api, airflow_url, CUSTOMER_DAG)
