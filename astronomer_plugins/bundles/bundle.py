@@ -16,6 +16,11 @@ baked into the image.
 Without [astronomer] control_plane_url (an image run on its own, `airflow dags test`) the bundle is
 the image's `[core] dags_folder`, unversioned, exactly like Airflow's LocalDagBundle.
 
+The served version is marked in use for Airflow's stale-bundle cleanup as a task runner marks its
+version (a shared lock on the version's tracking file), and a version it stops serving is stamped as
+last used then, so the cleanup (`[dag_processor] stale_bundle_cleanup_*`) removes old deploys from
+the dag-processor's storage too, never the one being parsed.
+
 Once a version is served, the dag-processor reports it to the control plane (once per version), so
 the deploy records when its code went live and `astro-runtime deploy --wait` can wait for that with
 the deployer's own login. The refresh keeps one client (and its connection) between refreshes.
@@ -32,7 +37,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow.dag_processing.bundles.base import BaseDagBundle, BundleVersion
+from airflow.dag_processing.bundles.base import BaseDagBundle, BundleVersion, BundleVersionLock
 
 from astronomer_plugins import config
 from astronomer_plugins.bundles.download import check_version, fetch
@@ -66,6 +71,7 @@ class ControlPlaneDagBundle(BaseDagBundle):
         self._confirmed: str | None = None  # the served version the control plane has been told of
         self._client: ControlPlaneClient | None = None
         self._client_key: tuple[str, str] | None = None  # (url, sha256 of the token) it was made for
+        self._in_use: BundleVersionLock | None = None  # the served version's lock against the cleanup
 
     # -- Airflow's bundle interface --------------------------------------------------------------
 
@@ -93,6 +99,7 @@ class ControlPlaneDagBundle(BaseDagBundle):
             with self.lock():
                 self._store.ensure_current()
                 self._served, self._served_ref = self._store.served()
+                self._hold(self._served)
             if self._served:
                 log.info("DAG bundle %s: serving version %s from local storage", self.name, self._served)
             _first_on_sys_path(self.path)
@@ -132,6 +139,7 @@ class ControlPlaneDagBundle(BaseDagBundle):
                 self._install(client, deployment_id, ref.version, ref.size_bytes)
             self._store.serve(ref)
             previous, self._served, self._served_ref = self._served, ref.version, ref
+            self._hold(ref.version)
             log.info(
                 "DAG bundle %s: now serving version %s (deploy %s by %s%s); was %s",
                 self.name,
@@ -144,6 +152,26 @@ class ControlPlaneDagBundle(BaseDagBundle):
         if self._confirmed != ref.version:
             client.bundle_served(deployment_id, ref.version)  # fails: told again on the next refresh
             self._confirmed = ref.version
+
+    def _hold(self, version: str | None) -> None:
+        """Lock `version` against the stale-bundle cleanup; the version served before is stamped
+        last used now, then let go. Never raises: the cleanup is housekeeping, not serving."""
+        previous, self._in_use = self._in_use, None
+        try:
+            if version:
+                self._in_use = BundleVersionLock(bundle_name=self.name, bundle_version=version)
+                self._in_use.acquire()
+            if previous is not None and previous.version != version:
+                stamp = BundleVersionLock(bundle_name=self.name, bundle_version=previous.version)
+                stamp.acquire()  # writes "last used: now" into its tracking file
+                stamp.release()
+        except OSError as exc:
+            log.warning(
+                "DAG bundle %s: cannot mark version %s in use for the cleanup: %s", self.name, version, exc
+            )
+        finally:
+            if previous is not None:
+                previous.release()
 
     def _control_plane(self) -> ControlPlaneClient:
         """The kept client; a new one when the URL or the agent token changed (a rotated token file

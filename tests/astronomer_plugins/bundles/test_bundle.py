@@ -3,6 +3,7 @@ dag-processor's refreshes and a task runner's `version=` see, outages and refuse
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from pathlib import Path
@@ -108,6 +109,37 @@ def test_the_served_version_is_reported_to_the_control_plane(deployer: Deployer)
     assert deployer.get(second["id"])["served_at"] is None  # deployed, not yet served
     bundle.refresh()
     assert deployer.get(second["id"])["served_at"] is not None
+
+
+def test_airflows_stale_bundle_cleanup_removes_old_deploys_never_the_served_one(
+    deployer: Deployer, storage: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Airflow's own cleanup (as the dag-processor runs it every stale_bundle_cleanup_interval), with
+    no minimum count and no age threshold: the version no longer served goes, the served one stays."""
+    from airflow.dag_processing.bundles import base
+
+    monkeypatch.setattr(base, "STALE_BUNDLE_TRACKING_FOLDER", storage / "_tracking")  # set at import
+    classpath = f"{ControlPlaneDagBundle.__module__}.ControlPlaneDagBundle"
+    config = [{"name": BUNDLE_NAME, "classpath": classpath, "kwargs": {}}]
+    monkeypatch.setenv("AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST", json.dumps(config))
+    monkeypatch.setenv("AIRFLOW__DAG_PROCESSOR__STALE_BUNDLE_CLEANUP_MIN_VERSIONS", "0")
+    monkeypatch.setenv("AIRFLOW__DAG_PROCESSOR__STALE_BUNDLE_CLEANUP_AGE_THRESHOLD", "0")
+    v1, v2 = make_bundle(bundle_files("old")), make_bundle(bundle_files("new"))
+    bundle = processor_bundle()
+    deployer.deploy(v1)
+    bundle.refresh()
+    deployer.deploy(v2)
+    bundle.refresh()
+    assert sorted(path.name for path in (storage / "_tracking" / BUNDLE_NAME).iterdir()) == sorted(
+        [sha256(v1), sha256(v2)]
+    )
+
+    base.BundleUsageTrackingManager().remove_stale_bundle_versions()
+    versions = storage / BUNDLE_NAME / "versions"
+    assert sorted(path.name for path in versions.iterdir()) == [sha256(v2)]
+    assert (bundle.path / "dags/hello.py").read_text() == "MESSAGE = 'new'\n"
+    bundle.refresh()
+    assert served(bundle) == sha256(v2)
 
 
 def test_an_outage_keeps_the_last_good_version_and_is_logged_once(
