@@ -252,6 +252,11 @@ def main() -> int:
         f"  cycle ratio control-plane / LocalDagBundle: {ratio:.3f}; median of the per-round ratios "
         f"{costs['median round ratio']:.3f} (target <= {TARGET} for both)"
     )
+    extra = costs["control-plane refresh"] - costs["local refresh"]
+    print(
+        f"  the refresh tick's own difference: {extra * 1000:+.2f} ms a cycle, "
+        f"{1 + extra / costs['local cycle']:.3f} x the local cycle (the parse is the same code on both)"
+    )
     goal = 2 * REFRESH + parse
     median = statistics.median(delays)
     print(
