@@ -21,7 +21,7 @@ version (a shared lock on the version's tracking file), and a version it stops s
 last used then, so the cleanup (`[dag_processor] stale_bundle_cleanup_*`) removes old deploys from
 the dag-processor's storage too, never the one being parsed.
 
-Once a version is served, the dag-processor reports it to the control plane (once per version), so
+Once a deploy is served, the dag-processor reports its version to the control plane (once a deploy), so
 the deploy records when its code went live and `astro-runtime deploy --wait` can wait for that with
 the deployer's own login. The refresh keeps one client (and its connection) between refreshes.
 
@@ -68,7 +68,7 @@ class ControlPlaneDagBundle(BaseDagBundle):
         self._served_ref: BundleRef | None = None
         self._problem: str | None = None  # the kind of failure logged last; logged again when it changes
         self._reported_empty = False
-        self._confirmed: str | None = None  # the served version the control plane has been told of
+        self._confirmed: str | None = None  # the deploy whose serving the control plane has been told of
         self._client: ControlPlaneClient | None = None
         self._client_key: tuple[str, str] | None = None  # (url, sha256 of the token) it was made for
         self._in_use: BundleVersionLock | None = None  # the served version's lock against the cleanup
@@ -149,9 +149,9 @@ class ControlPlaneDagBundle(BaseDagBundle):
                 f": {ref.description}" if ref.description else "",
                 previous or "empty",
             )
-        if self._confirmed != ref.version:
+        if self._confirmed != ref.deploy_id:  # per deploy: a redeploy of the same bundle is told too
             client.bundle_served(deployment_id, ref.version)  # fails: told again on the next refresh
-            self._confirmed = ref.version
+            self._confirmed = ref.deploy_id
 
     def _hold(self, version: str | None) -> None:
         """Lock `version` against the stale-bundle cleanup; the version served before is stamped

@@ -105,10 +105,16 @@ def test_the_served_version_is_reported_to_the_control_plane(deployer: Deployer)
     assert deployer.get(first["id"])["served_at"] is None
     bundle.refresh()
     assert deployer.get(first["id"])["served_at"] is not None
-    second = deployer.deploy(make_bundle(bundle_files("reported v2")))
+    v2 = make_bundle(bundle_files("reported v2"))
+    second = deployer.deploy(v2)
     assert deployer.get(second["id"])["served_at"] is None  # deployed, not yet served
     bundle.refresh()
     assert deployer.get(second["id"])["served_at"] is not None
+    # The same code deployed again (a pipeline redeploying unchanged code) is a deploy of its own.
+    again = deployer.deploy(v2)
+    assert again["bundle"]["version"] == second["bundle"]["version"] and again["id"] != second["id"]
+    bundle.refresh()
+    assert deployer.get(again["id"])["served_at"] is not None
 
 
 def test_airflows_stale_bundle_cleanup_removes_old_deploys_never_the_served_one(
