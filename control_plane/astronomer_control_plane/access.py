@@ -139,34 +139,48 @@ class Deployer:
     may_deploy: bool
 
 
-def _grants(
-    session: Session, claims: dict[str, Any], deployment: Deployment
-) -> tuple[str, list[tuple[str, str, str]]]:
-    """(author, [(scope, scope_id, role)]) of a token this control plane signed, read from the
-    database (a user's current bindings, an API token's record): refused when revoked."""
+Grant = tuple[str, str, str]  # (scope, scope_id, role)
+
+
+def _audiences(claims: dict[str, Any]) -> set[str]:
+    audiences = claims.get("aud")
+    if isinstance(audiences, list):
+        return {str(audience) for audience in audiences}
+    return {audiences} if isinstance(audiences, str) else set()
+
+
+def _reaches(audiences: set[str] | frozenset[str], deployment: Deployment) -> bool:
+    return bool(
+        audiences
+        & {
+            deployment.id,
+            f"workspace:{deployment.workspace_id}",
+            f"organization:{deployment.organization_id}",
+        }
+    )
+
+
+def _identity(
+    session: Session, claims: dict[str, Any], organization_id: str
+) -> tuple[str, list[Grant]] | None:
+    """(author, grants) of a token this control plane signed, read from the database (a user's
+    current bindings, an API token's record); None for an API token of another organization.
+    Refused (401) when revoked or unknown."""
     if revocations.is_revoked(session, claims["jti"]):
         raise Unauthorized("the bearer token is not valid")
-    audiences = claims.get("aud")
-    audiences = set(audiences) if isinstance(audiences, list) else {audiences}
-    if not audiences & {
-        deployment.id,
-        f"workspace:{deployment.workspace_id}",
-        f"organization:{deployment.organization_id}",
-    }:
-        raise NotFound(f"deployment {deployment.id!r} not found", field="deployment_id")
     kind = claims.get("astro_kind")
     if kind == "api_token":
         token = session.get(ApiToken, claims["sub"])
         if token is None or token.revoked_at is not None:
             raise Unauthorized("the bearer token is not valid")
-        if token.organization_id != deployment.organization_id:
-            raise NotFound(f"deployment {deployment.id!r} not found", field="deployment_id")
+        if token.organization_id != organization_id:
+            return None
         if token.dag_selectors:  # a token limited to some DAGs cannot replace all of them
             return f"{token.name} (API token {token.id})", []
         return f"{token.name} (API token {token.id})", [(token.scope, token.scope_id, token.role)]
     if kind == "user":
         user = session.get(User, claims["sub"])
-        if user is None or user.organization_id != deployment.organization_id:
+        if user is None or user.organization_id != organization_id:
             raise Unauthorized("the bearer token is not valid")
         bindings = session.scalars(
             select(RoleBinding).where(
@@ -180,7 +194,20 @@ def _grants(
     raise Unauthorized("the bearer token is not valid")
 
 
-def _may(grants: list[tuple[str, str, str]], deployment: Deployment, *, deploy: bool) -> bool:
+def _grants(session: Session, claims: dict[str, Any], deployment: Deployment) -> tuple[str, list[Grant]]:
+    """(author, grants) of the caller at `deployment`; 404 when its token does not reach it."""
+    missing = NotFound(f"deployment {deployment.id!r} not found", field="deployment_id")
+    if revocations.is_revoked(session, claims["jti"]):
+        raise Unauthorized("the bearer token is not valid")
+    if not _reaches(_audiences(claims), deployment):
+        raise missing
+    identity = _identity(session, claims, deployment.organization_id)
+    if identity is None:
+        raise missing
+    return identity
+
+
+def _may(grants: list[Grant] | tuple[Grant, ...], deployment: Deployment, *, deploy: bool) -> bool:
     for scope, scope_id, role in grants:
         if (scope, scope_id, role) == ("organization", deployment.organization_id, "ORGANIZATION_OWNER"):
             return True
@@ -223,3 +250,48 @@ def deployer(deployer: Deployer = Depends(deploy_access)) -> Deployer:
     if not deployer.may_deploy:
         raise Forbidden(f"deploying needs {DEPLOY_ROLES}")
     return deployer
+
+
+# Listing an organization's workspaces and deployments: what a caller's roles reach.
+@dataclass(frozen=True)
+class Viewer:
+    """The admin and an ORGANIZATION_OWNER see the whole organization (grants None); any other user
+    or API token of it sees the deployments its roles and its token's audience reach, and their
+    workspaces (plus workspaces it has a role in)."""
+
+    caller: Caller
+    grants: tuple[Grant, ...] | None = None
+    audiences: frozenset[str] = frozenset()
+
+    def sees(self, deployment: Deployment) -> bool:
+        if self.grants is None:
+            return True
+        return _reaches(self.audiences, deployment) and _may(self.grants, deployment, deploy=False)
+
+    def has_role_in_workspace(self, workspace_id: str) -> bool:
+        if self.grants is None:
+            return True
+        reached = {f"workspace:{workspace_id}", f"organization:{self.caller.organization_id}"}
+        return bool(self.audiences & reached) and any(
+            (scope, scope_id) == ("workspace", workspace_id) for scope, scope_id, _ in self.grants
+        )
+
+
+def viewer(org: str, request: Request, cp: ControlPlane = Depends(control_plane)) -> Viewer:
+    """Who lists `org`'s workspaces or deployments (GET only): see Viewer."""
+    token = bearer_token(request)
+    with cp.transaction() as session:
+        if session.scalar(select(AdminCredential).where(AdminCredential.token_hash == digest(token))):
+            return Viewer(Caller(superuser=True))
+        if token.count(".") != 2:
+            raise Unauthorized("the bearer token is not valid")
+        claims = verify_own_token(cp, session, token)
+        identity = _identity(session, claims, org)
+        if identity is None:
+            raise NotFound(f"organization {org!r} not found", field="organization_id")
+        _, grants = identity
+        audiences = frozenset(_audiences(claims))
+        caller = Caller(superuser=False, organization_id=org)
+        if ("organization", org, "ORGANIZATION_OWNER") in grants and f"organization:{org}" in audiences:
+            return Viewer(caller)
+        return Viewer(caller, tuple(grants), audiences)

@@ -14,13 +14,20 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 import requests
 
 from tests.support.bundles import Member, dag_bundle, directory, file, hardlink, sha256, symlink, tar_gz
-from tests.support.control_plane import Tree, create_api_token, create_user, make_tree, pkce, user_token
+from tests.support.control_plane import (
+    Tree,
+    cli_login_token,
+    create_api_token,
+    create_user,
+    make_tree,
+    user_token,
+)
 from tests.support.servers import ControlPlaneServer, poll
 
 pytestmark = pytest.mark.integration
@@ -422,30 +429,6 @@ def test_image_deploy_moves_the_runtime_version_and_cannot_be_rolled_back(
         timeout=30,
     )
     assert forbidden.status_code == 403
-
-
-def cli_login_token(server: ControlPlaneServer, user_id: str) -> str:
-    """The command line's login (client astro-runtime-cli, loopback redirect, PKCE) done over HTTP:
-    a user token whose audience is the organization, carrying no workspace role."""
-    verifier, challenge = pkce()
-    redirect_uri = "http://127.0.0.1:9/callback"
-    picked = requests.post(
-        f"{server.url}/authorize",
-        data={"client_id": "astro-runtime-cli", "redirect_uri": redirect_uri, "state": "state-cli-1",
-              "code_challenge": challenge, "user_id": user_id},
-        allow_redirects=False,
-        timeout=30,
-    )  # fmt: skip
-    assert picked.status_code == 303, picked.text
-    code = parse_qs(urlsplit(picked.headers["Location"]).query)["code"][0]
-    token = requests.post(
-        f"{server.url}/oauth/token",
-        data={"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
-              "client_id": "astro-runtime-cli", "code_verifier": verifier},
-        timeout=30,
-    )  # fmt: skip
-    assert token.status_code == 200, token.text
-    return token.json()["access_token"]
 
 
 @pytest.mark.parametrize(("role", "status"), [("WORKSPACE_AUTHOR", 201), ("WORKSPACE_MEMBER", 403)])

@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support.control_plane import Tree, make_tree
+from tests.support.control_plane import (
+    Tree,
+    cli_login_token,
+    create_api_token,
+    create_user,
+    make_tree,
+    user_token,
+)
 from tests.support.servers import ControlPlaneServer
 
 pytestmark = pytest.mark.integration
@@ -53,10 +60,61 @@ def test_lower_role_token_is_forbidden(server: ControlPlaneServer, tree: Tree) -
         json={"name": "bot", "scope": "workspace", "scope_id": tree.workspace_id, "role": "WORKSPACE_OPERATOR"},
         timeout=10,
     )
-    response = requests.get(
-        f"{_org_url(server, tree)}/deployments", headers={"Authorization": f"Bearer {created.json()['secret']}"}, timeout=10
-    )
+    response = requests.post(
+        f"{_org_url(server, tree)}/workspaces", json={"name": "mine"},
+        headers={"Authorization": f"Bearer {created.json()['secret']}"}, timeout=10,
+    )  # fmt: skip
     assert response.status_code == 403
+
+
+def test_a_user_or_token_without_the_owner_role_lists_only_what_its_roles_reach(
+    server: ControlPlaneServer, tree: Tree
+) -> None:
+    """The CLI's `workspace list` and `deployment list` with a browser login or a workspace token."""
+    admin = server.admin()
+    second_ws = admin.post(f"{_org_url(server, tree)}/workspaces", json={"name": "ws-listing-2"}, timeout=10).json()
+    hidden = admin.post(
+        f"{_org_url(server, tree)}/deployments",
+        json={"name": "hidden", "workspace_id": second_ws["id"], "runtime_version": "3.3-2",
+              "base_url": "http://127.0.0.1:9001"}, timeout=10,
+    ).json()["deployment"]  # fmt: skip
+
+    def listing(token: str) -> tuple[int, list[str], list[str]]:
+        headers = {"Authorization": f"Bearer {token}"}
+        workspaces = requests.get(f"{_org_url(server, tree)}/workspaces", headers=headers, timeout=10)
+        deployments = requests.get(f"{_org_url(server, tree)}/deployments", headers=headers, timeout=10)
+        assert workspaces.status_code == deployments.status_code, (workspaces.text, deployments.text)
+        if workspaces.status_code != 200:
+            return workspaces.status_code, [], []
+        return 200, sorted(w["id"] for w in workspaces.json()), sorted(d["id"] for d in deployments.json())
+
+    def user(email: str, roles: list[dict]) -> str:  # the command line's login: organization-wide
+        return cli_login_token(server, create_user(server, tree, email, roles))
+
+    author = user("lister-author@example.com", [{"scope": "workspace", "scope_id": tree.workspace_id, "role": "WORKSPACE_AUTHOR"}])
+    assert listing(author) == (200, [tree.workspace_id], [tree.deployment_id])
+    admin_of_hidden = user("lister-dep-admin@example.com", [{"scope": "deployment", "scope_id": hidden["id"], "role": "DEPLOYMENT_ADMIN"}])
+    assert listing(admin_of_hidden) == (200, [second_ws["id"]], [hidden["id"]])
+    assert listing(user("lister-nobody@example.com", [])) == (200, [], [])
+    # A token a deployment's Airflow got for its users is that deployment's only.
+    scoped = user_token(server, tree, create_user(server, tree, "lister-scoped@example.com", [
+        {"scope": "deployment", "scope_id": hidden["id"], "role": "DEPLOYMENT_ADMIN"}]))  # fmt: skip
+    assert listing(scoped) == (200, [], [])
+    owner = user("lister-owner@example.com", [{"scope": "organization", "scope_id": tree.organization_id, "role": "ORGANIZATION_OWNER"}])
+    assert listing(owner) == (200, sorted([tree.workspace_id, second_ws["id"]]), sorted([tree.deployment_id, hidden["id"]]))
+    _, member_token = create_api_token(server, tree, "workspace", "WORKSPACE_MEMBER")
+    assert listing(member_token) == (200, [tree.workspace_id], [tree.deployment_id])
+
+    # Another organization's callers learn nothing about this one; listing never lets anyone create.
+    other = make_tree(server, "other-org-for-listing")
+    _, stranger_token = create_api_token(server, other, "organization", "ORGANIZATION_OWNER")
+    assert listing(stranger_token)[0] == 404
+    stranger = cli_login_token(server, create_user(server, other, "stranger@example.com", [
+        {"scope": "organization", "scope_id": other.organization_id, "role": "ORGANIZATION_OWNER"}]))  # fmt: skip
+    assert listing(stranger)[0] == 401
+    refused = requests.post(f"{_org_url(server, tree)}/workspaces", json={"name": "by-owner-login"},
+                            headers={"Authorization": f"Bearer {owner}"}, timeout=10)  # fmt: skip
+    assert refused.status_code == 401  # the management API's writes take the admin or an owner API token
 
 
 @pytest.mark.parametrize(

@@ -200,3 +200,27 @@ def deployment_settings(server: ControlPlaneServer, tree: Tree, **extra: str) ->
         "AIRFLOW__ASTRONOMER__AGENT_TOKEN_FILE": str(token_file),
         **extra,
     }
+
+
+def cli_login_token(server: ControlPlaneServer, user_id: str) -> str:
+    """The command line's login (client astro-runtime-cli, loopback redirect, PKCE) done over HTTP:
+    a user token whose audience is the organization, carrying no workspace role."""
+    verifier, challenge = pkce()
+    redirect_uri = "http://127.0.0.1:9/callback"
+    picked = requests.post(
+        f"{server.url}/authorize",
+        data={"client_id": "astro-runtime-cli", "redirect_uri": redirect_uri, "state": "state-cli-1",
+              "code_challenge": challenge, "user_id": user_id},
+        allow_redirects=False,
+        timeout=30,
+    )  # fmt: skip
+    assert picked.status_code == 303, picked.text
+    code = parse_qs(urlsplit(picked.headers["Location"]).query)["code"][0]
+    token = requests.post(
+        f"{server.url}/oauth/token",
+        data={"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
+              "client_id": "astro-runtime-cli", "code_verifier": verifier},
+        timeout=30,
+    )  # fmt: skip
+    assert token.status_code == 200, token.text
+    return token.json()["access_token"]

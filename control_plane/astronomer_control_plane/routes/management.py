@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
 
-from astronomer_control_plane.access import Caller, management_caller
+from astronomer_control_plane.access import Caller, Viewer, management_caller, viewer
 from astronomer_control_plane.context import ControlPlane, control_plane
 from astronomer_control_plane.schemas import (
     AgentTokenOut,
@@ -32,6 +32,7 @@ router = APIRouter(prefix="/v1/organizations", tags=["management"])
 Id = Annotated[str, Path(max_length=40)]
 CP = Depends(control_plane)
 CALLER = Depends(management_caller)
+VIEWER = Depends(viewer)
 
 
 @router.post("", status_code=201)
@@ -59,8 +60,10 @@ def create_workspace(
 
 
 @router.get("/{org}/workspaces")
-def list_workspaces(org: Id, cp: ControlPlane = CP, caller: Caller = CALLER) -> list[WorkspaceOut]:
-    return svc.list_workspaces(cp, caller, org)
+def list_workspaces(org: Id, cp: ControlPlane = CP, seer: Viewer = VIEWER) -> list[WorkspaceOut]:
+    """All of them for the admin and ORGANIZATION_OWNER; for any other user or API token of the
+    organization, those it has a role in or reaches a deployment of."""
+    return svc.list_workspaces(cp, seer, org)
 
 
 @router.post("/{org}/clusters", status_code=201)
@@ -86,8 +89,10 @@ def create_deployment(
 
 
 @router.get("/{org}/deployments")
-def list_deployments(org: Id, cp: ControlPlane = CP, caller: Caller = CALLER) -> list[DeploymentOut]:
-    return svc.list_deployments(cp, caller, org)
+def list_deployments(org: Id, cp: ControlPlane = CP, seer: Viewer = VIEWER) -> list[DeploymentOut]:
+    """All of them for the admin and ORGANIZATION_OWNER; for any other user or API token of the
+    organization, those its roles reach."""
+    return svc.list_deployments(cp, seer, org)
 
 
 @router.get("/{org}/deployments/{deployment}")

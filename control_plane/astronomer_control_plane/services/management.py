@@ -9,7 +9,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from astronomer_control_plane import roles
-from astronomer_control_plane.access import Caller
+from astronomer_control_plane.access import Caller, Viewer
 from astronomer_control_plane.context import ControlPlane
 from astronomer_control_plane.errors import BadRequest, Conflict, Forbidden, NotFound
 from astronomer_control_plane.orm import (
@@ -118,11 +118,18 @@ def create_workspace(
         return WorkspaceOut.model_validate(workspace)
 
 
-def list_workspaces(cp: ControlPlane, caller: Caller, organization_id: str) -> list[WorkspaceOut]:
+def list_workspaces(cp: ControlPlane, viewer: Viewer, organization_id: str) -> list[WorkspaceOut]:
+    """The organization's workspaces the viewer has a role in or sees a deployment of."""
     with cp.transaction() as session:
-        _organization(session, caller, organization_id)
+        _organization(session, viewer.caller, organization_id)
         query = select(Workspace).where(Workspace.organization_id == organization_id).order_by(Workspace.name)
-        return [WorkspaceOut.model_validate(w) for w in session.scalars(query)]
+        deployments = select(Deployment).where(Deployment.organization_id == organization_id)
+        seen = {d.workspace_id for d in session.scalars(deployments) if viewer.sees(d)}
+        return [
+            WorkspaceOut.model_validate(w)
+            for w in session.scalars(query)
+            if w.id in seen or viewer.has_role_in_workspace(w.id)
+        ]
 
 
 # Clusters
@@ -211,13 +218,14 @@ def create_deployment(
         return DeploymentCreated(deployment=DeploymentOut.model_validate(deployment), agent_token=agent_token)
 
 
-def list_deployments(cp: ControlPlane, caller: Caller, organization_id: str) -> list[DeploymentOut]:
+def list_deployments(cp: ControlPlane, viewer: Viewer, organization_id: str) -> list[DeploymentOut]:
+    """The organization's deployments the viewer's roles reach."""
     with cp.transaction() as session:
-        _organization(session, caller, organization_id)
+        _organization(session, viewer.caller, organization_id)
         query = (
             select(Deployment).where(Deployment.organization_id == organization_id).order_by(Deployment.name)
         )
-        return [DeploymentOut.model_validate(d) for d in session.scalars(query)]
+        return [DeploymentOut.model_validate(d) for d in session.scalars(query) if viewer.sees(d)]
 
 
 def get_deployment(

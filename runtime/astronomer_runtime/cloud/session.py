@@ -83,8 +83,8 @@ class Session:
             if exc.status == 401 and management and self.login.kind == "user":
                 raise NotAllowed(
                     f"{action}: this control plane's management API takes an ORGANIZATION_OWNER API token, "
-                    f"not a browser login: set {TOKEN_ENV} "
-                    "(a browser login can deploy, list deploys and roll back)"
+                    f"not a browser login: set {TOKEN_ENV} (a browser login lists workspaces and "
+                    "deployments, deploys, lists deploys and rolls back)"
                 ) from None
             if exc.status == 401:
                 raise NotLoggedIn(

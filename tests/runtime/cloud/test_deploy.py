@@ -252,14 +252,21 @@ def test_an_image_of_an_unknown_release_is_refused_in_one_line(
     assert len(lines) == 1 and lines[0].startswith("deploy image: HTTP 422: ") and "9.9-1" in lines[0]
 
 
-def test_a_browser_login_is_told_which_token_the_management_api_takes(
+def test_a_browser_login_lists_what_its_roles_reach_and_is_told_which_token_creates(
     server: ControlPlaneServer, tree: Tree, author_home: Path
 ) -> None:
-    result = run_cli(author_home, "workspace", "list")
-    assert result.returncode == 1
-    assert result.stderr.strip().startswith(
-        "list workspaces: this control plane's management API takes an ORGANIZATION_OWNER API token"
-    )
+    workspaces = run_cli(author_home, "workspace", "list")
+    assert workspaces.returncode == 0, workspaces.stderr
+    assert [line.split()[0] for line in workspaces.stdout.splitlines()[1:]] == [tree.workspace_id]
+    deployments = run_cli(author_home, "deployment", "list", "--all")
+    assert deployments.returncode == 0, deployments.stderr
+    assert tree.deployment_id in deployments.stdout
+    created = run_cli(
+        author_home, "deployment", "create", "--name", "by-author", "--cluster", "local",
+        "--workspace-id", tree.workspace_id, "--base-url", "http://127.0.0.1:9",
+    )  # fmt: skip
+    assert created.returncode == 1
+    assert "management API takes an ORGANIZATION_OWNER API token" in created.stderr, created.stderr
 
 
 def test_workspace_and_deployment_selection_with_an_owner_token(
