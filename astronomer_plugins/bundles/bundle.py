@@ -134,8 +134,9 @@ class ControlPlaneDagBundle(BaseDagBundle):
         check_version(ref.version)
         if ref.sha256 != ref.version:
             raise BundleRefused(f"bundle {ref.version[:12]}: BundleRef sha256 differs from its version")
-        if ref != self._served_ref or not self._store.has(ref.version):
-            if not self._store.has(ref.version):
+        installed = self._store.has(ref.version)
+        if ref != self._served_ref or not installed:
+            if not installed:
                 self._install(client, deployment_id, ref.version, ref.size_bytes)
             self._store.serve(ref)
             previous, self._served, self._served_ref = self._served, ref.version, ref

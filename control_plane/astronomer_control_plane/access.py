@@ -108,15 +108,8 @@ def api_token_deployment(
             record = session.get(ApiToken, claims["sub"])
             if record is None or record.revoked_at is not None:
                 raise Unauthorized("the bearer token is not valid")
-        if revocations.is_revoked(session, claims["jti"]):
-            raise Unauthorized("the bearer token is not valid")
-        audiences = claims.get("aud")
-        audiences = set(audiences) if isinstance(audiences, list) else {audiences}
-        if deployment is None or not audiences & {
-            deployment.id,
-            f"workspace:{deployment.workspace_id}",
-            f"organization:{deployment.organization_id}",
-        }:
+        _refuse_revoked(session, claims)
+        if deployment is None or not _reaches(_audiences(claims), deployment):
             raise NotFound(f"deployment {deployment_id!r} not found", field="deployment_id")
         session.expunge(deployment)
         return deployment
@@ -160,14 +153,17 @@ def _reaches(audiences: set[str] | frozenset[str], deployment: Deployment) -> bo
     )
 
 
+def _refuse_revoked(session: Session, claims: dict[str, Any]) -> None:
+    if revocations.is_revoked(session, claims["jti"]):
+        raise Unauthorized("the bearer token is not valid")
+
+
 def _identity(
     session: Session, claims: dict[str, Any], organization_id: str
 ) -> tuple[str, list[Grant]] | None:
-    """(author, grants) of a token this control plane signed, read from the database (a user's
-    current bindings, an API token's record); None for an API token of another organization.
-    Refused (401) when revoked or unknown."""
-    if revocations.is_revoked(session, claims["jti"]):
-        raise Unauthorized("the bearer token is not valid")
+    """(author, grants) of a token this control plane signed and `_refuse_revoked` let through,
+    read from the database (a user's current bindings, an API token's record); None for an API
+    token of another organization. Refused (401) when unknown."""
     kind = claims.get("astro_kind")
     if kind == "api_token":
         token = session.get(ApiToken, claims["sub"])
@@ -197,8 +193,7 @@ def _identity(
 def _grants(session: Session, claims: dict[str, Any], deployment: Deployment) -> tuple[str, list[Grant]]:
     """(author, grants) of the caller at `deployment`; 404 when its token does not reach it."""
     missing = NotFound(f"deployment {deployment.id!r} not found", field="deployment_id")
-    if revocations.is_revoked(session, claims["jti"]):
-        raise Unauthorized("the bearer token is not valid")
+    _refuse_revoked(session, claims)
     if not _reaches(_audiences(claims), deployment):
         raise missing
     identity = _identity(session, claims, deployment.organization_id)
@@ -286,6 +281,7 @@ def viewer(org: str, request: Request, cp: ControlPlane = Depends(control_plane)
         if token.count(".") != 2:
             raise Unauthorized("the bearer token is not valid")
         claims = verify_own_token(cp, session, token)
+        _refuse_revoked(session, claims)
         identity = _identity(session, claims, org)
         if identity is None:
             raise NotFound(f"organization {org!r} not found", field="organization_id")

@@ -10,6 +10,7 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from subprocess import CompletedProcess
 
 import pytest
 import requests
@@ -80,6 +81,14 @@ def served_at(server: ControlPlaneServer, tree: Tree, token: str, stdout: str) -
     return record.json()["served_at"]
 
 
+def deploy_waiting(home: Path, project: Path, tree: Tree, wait_timeout: float, **env: str) -> CompletedProcess[str]:
+    """`astro-runtime deploy --wait` of `project` to the tree's deployment."""
+    return run_cli(
+        home, "deploy", "--project", str(project), "--deployment", tree.deployment_id,
+        "--wait", "--wait-timeout", str(wait_timeout), timeout=wait_timeout + 60, **env,
+    )  # fmt: skip
+
+
 def test_deploy_wait_returns_once_the_deployment_serves_the_new_version(
     server: ControlPlaneServer, tree: Tree, stack: AirflowStack, config_home: Path, tmp_path: Path
 ) -> None:
@@ -90,19 +99,7 @@ def test_deploy_wait_returns_once_the_deployment_serves_the_new_version(
     project = write_project(tmp_path / "project", text="waited-for")
     version = archive.build(project).sha256
 
-    result = run_cli(
-        config_home,
-        "deploy",
-        "--project",
-        str(project),
-        "--deployment",
-        tree.deployment_id,
-        "--wait",
-        "--wait-timeout",
-        str(TIMEOUT),
-        timeout=TIMEOUT + 60,
-        **env,
-    )
+    result = deploy_waiting(config_home, project, tree, TIMEOUT, **env)
     assert result.returncode == 0, result.stderr + stack.log("dag-processor")[-3000:]
     assert re.search(rf"serves bundle {version[:12]} \(reported after \d+\.\d s\)", result.stdout), (
         result.stdout
@@ -132,18 +129,7 @@ def test_deploy_wait_returns_once_the_deployment_serves_the_new_version(
     log_in(author_home, server, create_user(server, tree, "waiting-author@example.com", roles))
     (project / "dags" / "hello.py").write_text((project / "dags" / "hello.py").read_text() + "# second\n")
     second = archive.build(project).sha256
-    waited = run_cli(
-        author_home,
-        "deploy",
-        "--project",
-        str(project),
-        "--deployment",
-        tree.deployment_id,
-        "--wait",
-        "--wait-timeout",
-        str(TIMEOUT),
-        timeout=TIMEOUT + 60,
-    )
+    waited = deploy_waiting(author_home, project, tree, TIMEOUT)
     assert waited.returncode == 0, waited.stderr + stack.log("dag-processor")[-3000:]
     assert f"serves bundle {second[:12]}" in waited.stdout, waited.stdout
     poll(lambda: parsed(second), timeout=TIMEOUT, what=f"Airflow's DAG version of bundle {second[:12]}")
@@ -155,19 +141,7 @@ def test_deploy_wait_times_out_naming_the_dag_processor(
     """No dag-processor runs: the deploy lands, the wait ends at its deadline with the reason."""
     _, secret = create_api_token(server, tree, "workspace", "WORKSPACE_AUTHOR")
     project = write_project(tmp_path / "project", text="nobody serves")
-    result = run_cli(
-        config_home,
-        "deploy",
-        "--project",
-        str(project),
-        "--deployment",
-        tree.deployment_id,
-        "--wait",
-        "--wait-timeout",
-        "2",
-        ASTRO_RUNTIME_API_TOKEN=secret,
-        ASTRO_RUNTIME_URL=server.url,
-    )
+    result = deploy_waiting(config_home, project, tree, 2, ASTRO_RUNTIME_API_TOKEN=secret, ASTRO_RUNTIME_URL=server.url)
     assert result.returncode == 1
     assert result.stdout.startswith("Deploy ")
     assert f"deployment {tree.deployment_id} did not report serving bundle" in result.stderr
